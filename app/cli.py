@@ -1,0 +1,224 @@
+"""`dts` command line: run the processes, manage the schema and users, preview schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from app import __version__
+from app.config import ConfigError, Settings, load_settings
+from app.domain.errors import DtsError
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    name="dts",
+    help="dts — self-hosted distributed cron and job scheduler.\n\n"
+    "Configuration comes from DTS_* environment variables (see README).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"dts: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        fail(str(error))
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine; turn the errors a user can cause into one line, no traceback."""
+    try:
+        return asyncio.run(factory())
+    except DtsError as error:
+        fail(str(error))
+    except (ConnectionError, OSError, TimeoutError) as error:
+        fail(f"cannot reach the database: {error}")
+    except Exception as error:
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+        if isinstance(error, OperationalError | InterfaceError | DBAPIError):
+            detail = str(error.orig or error).splitlines()[0]
+            fail(f"database error: {detail}")
+        from app.db.migrate import SchemaOutOfDate
+
+        if isinstance(error, SchemaOutOfDate):
+            fail(str(error))
+        raise
+
+
+async def _prepare_database(settings: Settings, migrate: bool) -> str:
+    from app.db import migrate as migrations
+    from app.db.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        if migrate:
+            await migrations.upgrade(db)
+        return await migrations.check(db)
+    finally:
+        await db.dispose()
+
+
+def _prepare(settings: Settings, migrate: bool) -> None:
+    revision = run_async(lambda: _prepare_database(settings, migrate))
+    logging.getLogger("dts").info("database ready at revision %s", revision)
+
+
+MigrateOption = typer.Option(
+    True, "--migrate/--no-migrate", help="Apply pending migrations at start (else only check)."
+)
+
+
+@cli.command()
+def up(
+    host: str = typer.Option(None, help="Interface to listen on [DTS_HOST, 127.0.0.1]."),
+    port: int = typer.Option(None, help="Port [DTS_PORT / PORT, 4000]."),
+    migrate: bool = MigrateOption,
+) -> None:
+    """Run everything in one process: API, dashboard and a worker (SQLite by default)."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    _prepare(settings, migrate)
+    _serve(settings, host, port, embedded_worker=True)
+
+
+@cli.command()
+def api(
+    host: str = typer.Option(None, help="Interface to listen on [DTS_HOST, 127.0.0.1]."),
+    port: int = typer.Option(None, help="Port [DTS_PORT / PORT, 4000]."),
+    migrate: bool = MigrateOption,
+) -> None:
+    """Run the API process only (GraphQL, REST, metrics, dashboard)."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    _prepare(settings, migrate)
+    _serve(settings, host, port, embedded_worker=False)
+
+
+def _serve(
+    settings: Settings, host: str | None, port: int | None, *, embedded_worker: bool
+) -> None:
+    import uvicorn
+
+    from app.server import create_app
+
+    app = create_app(settings, embedded_worker=embedded_worker)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    typer.echo(f"dts {__version__} listening on http://{bind_host}:{bind_port}", err=True)
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1" if bind_host.startswith("127.") else "*",
+        ws="websockets-sansio",
+    )
+
+
+@cli.command()
+def worker(migrate: bool = MigrateOption) -> None:
+    """Run a worker: scheduler tick, claiming, execution, recovery. Run as many as you like."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    _prepare(settings, migrate)
+    fail("worker: not yet available")
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Apply database migrations up to the latest revision."""
+    settings = settings_or_exit()
+    revision = run_async(lambda: _prepare_database(settings, True))
+    typer.echo(f"database at revision {revision}")
+
+
+@cli.command("create-user")
+def create_user(
+    email: str = typer.Argument(..., help="E-mail address of the new account."),
+    admin: bool = typer.Option(False, "--admin", help="Make the account an admin."),
+    role: str = typer.Option(None, help="Role: admin, member or viewer [member]."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Create an account (the first account is always an admin)."""
+    settings = settings_or_exit()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            fail("passwords do not match")
+    chosen_role = "admin" if admin else role
+
+    async def _create() -> Any:
+        from app.db.engine import Database
+        from app.db.migrate import check
+        from app.services.users import create_user as create
+
+        db = Database(settings.database_url)
+        try:
+            await check(db)
+            return await create(db, email, password, role=chosen_role)
+        finally:
+            await db.dispose()
+
+    user = run_async(_create)
+    typer.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@cli.command()
+def preview(
+    cron: str = typer.Argument(..., help='Cron expression, e.g. "30 2 * * *".'),
+    tz: str = typer.Option("UTC", "--tz", help="IANA timezone, e.g. Europe/Berlin."),
+    n: int = typer.Option(10, "-n", "--count", help="How many occurrences (1-1000)."),
+    start: str = typer.Option(None, "--from", help="Start instant (ISO 8601) [now]."),
+    also: list[str] = typer.Option([], "--also", help="Also show times in this zone."),
+) -> None:
+    """Preview the next occurrences of a cron expression, DST-aware."""
+    typer.echo("preview: not yet available", err=True)
+    raise typer.Exit(1)
+
+
+@cli.command("export-schema")
+def export_schema(
+    output: str = typer.Option("schema.graphql", "-o", "--output", help="File to write."),
+) -> None:
+    """Write the GraphQL schema (SDL) to schema.graphql."""
+    typer.echo("export-schema: not yet available", err=True)
+    raise typer.Exit(1)
+
+
+@cli.command()
+def version() -> None:
+    """Print the dts version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    cli()

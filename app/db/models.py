@@ -1,0 +1,269 @@
+"""SQLAlchemy models: every table of DESIGN.md. Times are UTC; a job keeps its IANA zone.
+
+The constraints here carry the guarantees: `uq_runs_occurrence` makes a second run of the
+same occurrence and attempt impossible however many schedulers tick at once, and the
+indexes keep the hot paths (due jobs, queued runs, expired leases, the change feed)
+proportional to the work, not to the table size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.db.types import BigId, JSONDoc, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDoc}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")  # admin | member | viewer
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RefreshToken(Base):
+    """Opaque refresh tokens, stored hashed. Rotated on use; reuse revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ResetToken(Base):
+    """Password-reset tokens: 32 random bytes, stored hashed, single use, short-lived."""
+
+    __tablename__ = "reset_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(Base):
+    """Tokens for machine clients (`Authorization: Bearer dts_…`), stored hashed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists so people recognise it
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16), default="read")  # read | write
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RateLimit(Base):
+    """Fixed-window counters shared by every API process (failed logins, reset requests)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(16))  # http | script
+    # The HTTP request or the script argv/cwd/env; secret header values are encrypted.
+    spec: Mapped[dict[str, Any]]
+    # Schedule: kind cron (expression + timezone), interval (every N s from an anchor), at.
+    schedule_kind: Mapped[str] = mapped_column(String(16), default="cron")
+    cron: Mapped[str | None] = mapped_column(String(200), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    interval_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    anchor_at: Mapped[datetime | None] = mapped_column(default=None)
+    run_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Policies.
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    retry_initial_delay: Mapped[float] = mapped_column(Float, default=1.0)
+    retry_max_delay: Mapped[float] = mapped_column(Float, default=300.0)
+    retry_multiplier: Mapped[float] = mapped_column(Float, default=2.0)
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=60.0)
+    concurrency: Mapped[str] = mapped_column(String(16), default="allow")  # allow|forbid|replace
+    misfire: Mapped[str] = mapped_column(String(16), default="coalesce")  # coalesce|all|skip
+    misfire_limit: Mapped[int] = mapped_column(Integer, default=100)  # cap for misfire=all
+    starting_deadline_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Scheduler state: the next occurrence not yet materialised (NULL: nothing to schedule).
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        # The scheduler tick scans only jobs that are due: cost follows due jobs, not all jobs.
+        Index("ix_jobs_due", "next_run_at", postgresql_where=text("next_run_at IS NOT NULL")),
+        Index("ix_jobs_owner_name", "owner_id", "name"),
+    )
+
+
+RUN_STATUSES = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "cancelled",
+    "lost",
+    "skipped",
+    "missed",
+)
+ACTIVE_STATUSES = ("queued", "running")
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    # Denormalised so access checks and feed filtering need no join.
+    owner_id: Mapped[int] = mapped_column(BigId)
+    scheduled_for: Mapped[datetime]
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    # The first attempt's id: the Idempotency-Key stays the same across retries.
+    root_run_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    trigger: Mapped[str] = mapped_column(String(16), default="schedule")  # schedule|manual|retry
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # Earliest time a worker may start it (retries wait for their backoff).
+    run_after: Mapped[datetime]
+    worker_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    http_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    exit_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    output: Mapped[str | None] = mapped_column(Text, default=None)
+    log_lines: Mapped[int] = mapped_column(Integer, default=0)
+    log_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    log_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_runs_occurrence"),
+        # Claiming: queued runs in due order.
+        Index("ix_runs_claim", "status", "run_after"),
+        # Recovery: running runs whose lease expired.
+        Index("ix_runs_lease", "status", "lease_expires_at"),
+        Index("ix_runs_job_history", "job_id", "id"),
+        Index("ix_runs_owner", "owner_id", "id"),
+        Index("ix_runs_finished", "finished_at"),
+    )
+
+
+class RunLog(Base):
+    __tablename__ = "run_logs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    stream: Mapped[str] = mapped_column(String(8))  # stdout | stderr | system
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_run_logs_run_seq"),)
+
+
+class Event(Base):
+    """The change feed: appended in the same transaction as the change it describes."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    run_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    owner_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    # Ids must never be reused, even after retention pruned the newest rows: subscribers
+    # resume "after id N". PostgreSQL sequences never reuse; SQLite needs AUTOINCREMENT.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    running: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int] = mapped_column(Integer, default=16)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    actor_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    actor_email: Mapped[str | None] = mapped_column(String(320), default=None)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

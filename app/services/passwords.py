@@ -1,0 +1,39 @@
+"""Password rules and hashing (argon2id via pwdlib)."""
+
+from __future__ import annotations
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from app.domain.errors import ValidationError
+
+MIN_LENGTH = 8
+# Bounded so nobody can make the server hash megabytes per login attempt.
+MAX_LENGTH = 128
+
+_hasher = PasswordHash((Argon2Hasher(),))
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    if len(password) < MIN_LENGTH:
+        raise ValidationError(f"must be at least {MIN_LENGTH} characters long", field=field)
+    if len(password) > MAX_LENGTH:
+        raise ValidationError(f"must be at most {MAX_LENGTH} characters long", field=field)
+    if password.strip() == "":
+        raise ValidationError("must not be only spaces", field=field)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> tuple[bool, str | None]:
+    """(matches, new hash if the stored one should be upgraded)."""
+    if len(password) > MAX_LENGTH:
+        return False, None
+    return _hasher.verify_and_update(password, password_hash)
+
+
+# A hash of a random password, verified against when the account does not exist so that
+# a login for an unknown e-mail takes as long as one for a known e-mail.
+DUMMY_HASH = _hasher.hash("dts-no-such-user-timing-equaliser")

@@ -1,0 +1,94 @@
+"""Settings: DTS_* names, the brief's aliases, normalised URLs, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import DEV_JWT_SECRET, ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "JWT_SECRET", "APP_URL", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DTS_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_are_a_local_sqlite_file_on_port_4000() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///.dts/dts.db"
+    assert settings.port == 4000
+    assert settings.jwt_secret == DEV_JWT_SECRET
+    assert settings.worker_concurrency == 16
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db.example:5432/dts", "postgresql+asyncpg://u:p@db.example:5432/dts"),
+        ("postgresql://u@h/db?sslmode=require", "postgresql+asyncpg://u@h/db?ssl=require"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("sqlite:////abs/x.db", "sqlite+aiosqlite:////abs/x.db"),
+    ],
+)
+def test_brief_aliases_and_database_urls(
+    monkeypatch: pytest.MonkeyPatch, given: str, expected: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", given)
+    monkeypatch.setenv("JWT_SECRET", "s" * 40)
+    monkeypatch.setenv("APP_URL", "https://dts.example.com/")
+    monkeypatch.setenv("PORT", "8080")
+    settings = load_settings()
+    assert settings.database_url == expected
+    assert settings.jwt_secret == "s" * 40
+    assert settings.app_url == "https://dts.example.com"
+    assert settings.port == 8080
+
+
+def test_dts_name_wins_over_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DTS_PORT", "5000")
+    monkeypatch.setenv("PORT", "6000")
+    assert load_settings().port == 5000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "names_it"),
+    [
+        ("DTS_DATABASE_URL", "nonsense", "DTS_DATABASE_URL"),
+        ("DTS_DATABASE_URL", "mysql://x@y/z", "DTS_DATABASE_URL"),
+        ("DTS_PORT", "eighty", "DTS_PORT"),
+        ("DTS_PORT", "70000", "DTS_PORT"),
+        ("DTS_APP_URL", "localhost", "DTS_APP_URL"),
+        ("DTS_SMTP_URL", "http://mail", "DTS_SMTP_URL"),
+        ("DTS_WORKER_CONCURRENCY", "0", "DTS_WORKER_CONCURRENCY"),
+        ("DTS_HTTP_ALLOW_PRIVATE", "perhaps", "DTS_HTTP_ALLOW_PRIVATE"),
+    ],
+)
+def test_malformed_setting_fails_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, names_it: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert names_it in message
+    assert "\n" not in message
+
+
+def test_production_refuses_the_default_jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DTS_ENV", "production")
+    with pytest.raises(ConfigError, match="DTS_JWT_SECRET"):
+        load_settings()
+    monkeypatch.setenv("DTS_JWT_SECRET", "short")
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_settings()
+    monkeypatch.setenv("DTS_JWT_SECRET", "k" * 48)
+    with pytest.raises(ConfigError, match="DTS_SECRET_KEY"):
+        load_settings()
+    monkeypatch.setenv("DTS_SECRET_KEY", "any-key-material")
+    assert load_settings().env == "production"

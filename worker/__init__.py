@@ -1,0 +1,1 @@
+"""dts execution plane: scheduler tick, claiming with leases, executors, recovery."""
