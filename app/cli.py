@@ -146,7 +146,9 @@ def worker(migrate: bool = MigrateOption) -> None:
     settings = settings_or_exit()
     configure_logging(settings)
     _prepare(settings, migrate)
-    fail("worker: not yet available")
+    from worker.main import run_worker
+
+    run_async(lambda: run_worker(settings))
 
 
 @cli.command("migrate")

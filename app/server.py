@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,9 +29,20 @@ def create_app(
         database = db or Database(settings.database_url)
         app.state.db = database
         app.state.settings = settings
+        app.state.wake_workers = asyncio.Event()
+        worker_task: asyncio.Task[None] | None = None
+        stop_worker = asyncio.Event()
+        if embedded_worker:
+            from worker.main import WorkerProcess
+
+            embedded = WorkerProcess(settings, db=database, wake=app.state.wake_workers)
+            worker_task = asyncio.create_task(embedded.run(stop_worker), name="embedded-worker")
         try:
             yield {}
         finally:
+            if worker_task is not None:
+                stop_worker.set()
+                await worker_task
             if own_db:
                 await database.dispose()
 

@@ -184,6 +184,8 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     # Earliest time a worker may start it (retries wait for their backoff).
     run_after: Mapped[datetime]
+    # A run not started by then is recorded `missed` (the job's starting deadline).
+    start_deadline_at: Mapped[datetime | None] = mapped_column(default=None)
     worker_id: Mapped[str | None] = mapped_column(String(128), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -205,6 +207,13 @@ class Run(Base):
         # Recovery: running runs whose lease expired.
         Index("ix_runs_lease", "status", "lease_expires_at"),
         Index("ix_runs_job_history", "job_id", "id"),
+        # Concurrency policy: "is a run of this job active?" without scanning its history.
+        Index(
+            "ix_runs_active",
+            "job_id",
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
         Index("ix_runs_owner", "owner_id", "id"),
         Index("ix_runs_finished", "finished_at"),
     )

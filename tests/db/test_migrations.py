@@ -30,9 +30,18 @@ async def test_schema_is_at_head_and_has_every_table(db: Database) -> None:
     async with db.engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
     expected = {
-        "users", "refresh_tokens", "reset_tokens", "api_tokens", "jobs", "runs",
-        "run_logs", "events", "workers", "audit_log", "rate_limits",
-    }  # fmt: skip
+        "users",
+        "refresh_tokens",
+        "reset_tokens",
+        "api_tokens",
+        "jobs",
+        "runs",
+        "run_logs",
+        "events",
+        "workers",
+        "audit_log",
+        "rate_limits",
+    }
     assert expected <= tables
 
 

@@ -285,6 +285,7 @@ def upgrade() -> None:
         sa.Column("trigger", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("run_after", app.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_deadline_at", app.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("worker_id", sa.String(length=128), nullable=True),
         sa.Column("lease_expires_at", app.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
@@ -305,6 +306,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_runs_occurrence"),
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_runs_active",
+            ["job_id"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('queued', 'running')"),
+            sqlite_where=sa.text("status IN ('queued', 'running')"),
+        )
         batch_op.create_index("ix_runs_claim", ["status", "run_after"], unique=False)
         batch_op.create_index("ix_runs_finished", ["finished_at"], unique=False)
         batch_op.create_index("ix_runs_job_history", ["job_id", "id"], unique=False)
@@ -348,6 +356,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_runs_job_history")
         batch_op.drop_index("ix_runs_finished")
         batch_op.drop_index("ix_runs_claim")
+        batch_op.drop_index("ix_runs_active")
 
     op.drop_table("runs")
     with op.batch_alter_table("reset_tokens", schema=None) as batch_op:

@@ -1,0 +1,57 @@
+"""Writing to the change feed: one `events` row per state change, in the change's transaction.
+
+The row commits or rolls back with the change, so the feed never shows what did not happen
+and never misses what did. On PostgreSQL a statement trigger (migration 0001) sends
+`pg_notify('dts_events')`, waking every API process's listener at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Event
+from app.db.types import utcnow
+
+JOB_KINDS = ("job.created", "job.updated", "job.paused", "job.resumed", "job.deleted")
+RUN_KINDS = (
+    "run.queued",
+    "run.started",
+    "run.log",
+    "run.finished",
+    "run.cancelled",
+    "run.skipped",
+    "run.missed",
+)
+
+
+def event_row(
+    kind: str,
+    *,
+    job_id: int | None = None,
+    run_id: int | None = None,
+    owner_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "job_id": job_id,
+        "run_id": run_id,
+        "owner_id": owner_id,
+        "payload": payload or {},
+        "created_at": utcnow(),
+    }
+
+
+async def emit(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
+    """Append events (as built by `event_row`) in the session's transaction, in one statement."""
+    batch = list(rows)
+    if batch:
+        await session.execute(insert(Event), batch)
+
+
+async def emit_one(session: AsyncSession, kind: str, **fields: Any) -> None:
+    await emit(session, [event_row(kind, **fields)])

@@ -1,0 +1,155 @@
+"""Rate limits kept in the database (`rate_limits`), so they hold across API processes.
+
+Each key (`login:acct:<email>`, `login:ip:<ip>`, `reset:ip:<ip>`, ...) has a fixed window
+counter. `hit` counts one attempt; the attempt that reaches the limit is still allowed but
+blocks the key for `block_seconds`; while blocked, `hit` and `check` raise RateLimited with
+the time left. The row is locked while it is counted (BEGIN IMMEDIATE on SQLite, a row lock
+on PostgreSQL), so concurrent attempts from several processes are all counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.db.engine import Database
+from app.db.models import RateLimit
+from app.domain.errors import RateLimited
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` attempts per `window_seconds`; then refused for `block_seconds`."""
+
+    limit: int
+    window_seconds: float
+    block_seconds: float
+
+
+# Failed sign-ins for one account (a guessing attack on it), and from one address (a
+# spray across many accounts). A successful sign-in clears the account counter.
+LOGIN_PER_ACCOUNT = Limit(limit=5, window_seconds=15 * 60, block_seconds=15 * 60)
+LOGIN_PER_IP = Limit(limit=20, window_seconds=15 * 60, block_seconds=15 * 60)
+# Password-reset requests: per address, and per target account against mail-bombing.
+RESET_PER_IP = Limit(limit=5, window_seconds=60 * 60, block_seconds=60 * 60)
+RESET_PER_ACCOUNT = Limit(limit=5, window_seconds=60 * 60, block_seconds=60 * 60)
+
+
+def make_key(kind: str, value: str) -> str:
+    """`kind:value`, with over-long values (e-mails may be 320 characters) hashed to fit."""
+    key = f"{kind}:{value}"
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return f"{kind}:sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def describe_wait(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, math.ceil(seconds))} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def _refuse(message: str, blocked_until: datetime, now: datetime) -> RateLimited:
+    wait = max(1.0, math.ceil((blocked_until - now).total_seconds()))
+    return RateLimited(f"{message}; try again in {describe_wait(wait)}", retry_after=wait)
+
+
+async def hit(
+    db: Database,
+    key: str,
+    *,
+    limit: int,
+    window_seconds: float,
+    block_seconds: float,
+    now: datetime,
+    message: str = "too many attempts",
+) -> None:
+    """Count one attempt against `key`; raise RateLimited if the key is blocked."""
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    blocked_until: datetime | None = None
+    async with db.transaction() as session:
+        await session.execute(
+            insert(RateLimit)
+            .values(key=key, hits=0, window_started_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = await session.scalar(
+            select(RateLimit)
+            .where(RateLimit.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None  # inserted above if it was missing
+        if row.blocked_until is not None and row.blocked_until > now:
+            blocked_until = row.blocked_until
+        else:
+            window_over = now - row.window_started_at >= timedelta(seconds=window_seconds)
+            if row.blocked_until is not None or window_over:
+                row.hits = 0
+                row.window_started_at = now
+                row.blocked_until = None
+            row.hits += 1
+            if row.hits >= limit:
+                row.blocked_until = now + timedelta(seconds=block_seconds)
+    # Raised after the commit: the attempt must stay counted.
+    if blocked_until is not None:
+        raise _refuse(message, blocked_until, now)
+
+
+async def hit_limit(
+    db: Database, key: str, limit: Limit, *, now: datetime, message: str = "too many attempts"
+) -> None:
+    await hit(
+        db,
+        key,
+        limit=limit.limit,
+        window_seconds=limit.window_seconds,
+        block_seconds=limit.block_seconds,
+        now=now,
+        message=message,
+    )
+
+
+async def check(
+    db: Database, keys: Iterable[str], *, now: datetime, message: str = "too many attempts"
+) -> None:
+    """Raise RateLimited if any of `keys` is blocked now; counts nothing."""
+    wanted = list(keys)
+    if not wanted:
+        return
+    async with db.session() as session:
+        latest = await session.scalar(
+            select(RateLimit.blocked_until)
+            .where(RateLimit.key.in_(wanted), RateLimit.blocked_until > now)
+            .order_by(RateLimit.blocked_until.desc())
+            .limit(1)
+        )
+    if latest is not None:
+        raise _refuse(message, latest, now)
+
+
+async def reset(db: Database, key: str) -> None:
+    async with db.transaction() as session:
+        await session.execute(delete(RateLimit).where(RateLimit.key == key))
+
+
+async def prune(db: Database, *, now: datetime, idle_seconds: float = 24 * 3600) -> int:
+    """Delete counters idle for `idle_seconds` and no longer blocking; returns how many."""
+    cutoff = now - timedelta(seconds=idle_seconds)
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(RateLimit).where(
+                RateLimit.window_started_at < cutoff,
+                or_(RateLimit.blocked_until.is_(None), RateLimit.blocked_until < now),
+            )
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,107 @@
+"""Streaming a run's log into the database while it runs, in small fenced batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from app.db.engine import Database
+from worker.claims import ClaimedRun, append_logs
+
+log = logging.getLogger("dts.logs")
+
+FLUSH_INTERVAL = 0.2
+FLUSH_LINES = 200
+
+
+class RunLogWriter:
+    """Buffers lines and writes them every FLUSH_INTERVAL seconds (or FLUSH_LINES lines).
+
+    Readers see output within a fraction of a second. After `max_lines` the writer keeps
+    accepting (the script is never blocked) but stores one truncation marker and drops
+    the rest. If a write is fenced off (the run is no longer ours) it stops writing.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        worker_id: str,
+        run: ClaimedRun,
+        *,
+        max_lines: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db = db
+        self.worker_id = worker_id
+        self.run = run
+        self.max_lines = max_lines
+        self.clock = clock
+        self.next_seq = run.log_lines + 1
+        self.accepted = run.log_lines
+        self.dropped = 0
+        self.fenced = False
+        self._buffer: list[tuple[datetime, str, str]] = []
+        self._truncated = False
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task = asyncio.create_task(self._flush_loop(), name=f"logs-{run.id}")
+
+    async def write(self, stream: str, text: str) -> None:
+        if self.fenced:
+            return
+        if self.accepted >= self.max_lines:
+            self.dropped += 1
+            if not self._truncated:
+                self._truncated = True
+                self._buffer.append(
+                    (self.clock(), "system", f"[log truncated after {self.max_lines} lines]")
+                )
+            return
+        self.accepted += 1
+        self._buffer.append((self.clock(), stream, text))
+        if len(self._buffer) >= FLUSH_LINES:
+            self._wake.set()
+
+    async def _flush_loop(self) -> None:
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._buffer or self.fenced:
+            return
+        lines, self._buffer = self._buffer, []
+        try:
+            ok = await append_logs(
+                self.db,
+                self.worker_id,
+                self.run,
+                self.next_seq,
+                lines,
+                truncated=self._truncated,
+            )
+        except Exception as error:  # a database blip must not kill the run; retry next flush
+            log.warning(
+                "run %s: could not write %d log line(s): %s", self.run.id, len(lines), error
+            )
+            self._buffer = lines + self._buffer
+            return
+        if ok:
+            self.next_seq += len(lines)
+        else:
+            self.fenced = True
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        with contextlib.suppress(Exception):
+            await self._task
+        for _ in range(3):
+            await self.flush()
+            if not self._buffer:
+                break

@@ -1,0 +1,373 @@
+"""The worker process: scheduler tick, claiming, execution, heartbeats, recovery, retention.
+
+Loops, each an asyncio task:
+- tick: materialise due occurrences (sleeps until the next due job, at most the poll interval);
+- claim: take queued runs up to free capacity; woken by LISTEN on PostgreSQL (a trigger
+  or new run starts within milliseconds), polling every `DTS_POLL_INTERVAL` on SQLite;
+- heartbeat: extend our leases each second; learn about cancellations and lost leases;
+- maintenance: recover runs whose worker died (expired lease), prune old history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from app import __version__
+from app.config import Settings
+from app.db.engine import Database
+from app.db.types import utcnow
+from app.domain.job_spec import HttpSpec, ScriptSpec
+from app.services.jobs import reveal_spec
+from app.services.secrets import SecretBox
+from worker.claims import (
+    ClaimedRun,
+    Outcome,
+    claim_runs,
+    complete_run,
+    heartbeat,
+    prune_history,
+    recover_expired,
+    register_worker,
+    release_run,
+    unregister_worker,
+)
+from worker.executors.base import ExecutionContext, ExecutionResult
+from worker.executors.http import HttpExecutor
+from worker.executors.script import ScriptExecutor
+from worker.logs import RunLogWriter
+from worker.tick import next_due_at, tick
+
+log = logging.getLogger("dts.worker")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class ActiveRun:
+    claimed: ClaimedRun
+    ctx: ExecutionContext
+    task: asyncio.Task[None] | None = None
+    lost: bool = False  # our lease is gone: finish quietly, write nothing
+    handed_back: bool = False
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    completed: int = 0
+    fenced: int = 0
+    recovered: int = 0
+    ticks: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def make_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class WorkerProcess:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: Database | None = None,
+        clock: Clock = utcnow,
+        worker_id: str | None = None,
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self._own_db = db is None
+        self.clock = clock
+        self.id = worker_id or make_worker_id()
+        self.capacity = settings.worker_concurrency
+        self.lease = settings.lease_seconds
+        self.heartbeat_every = max(0.2, min(1.0, self.lease / 3))
+        self.secrets = SecretBox(settings)
+        self.http = HttpExecutor(
+            allow_private=settings.http_allow_private,
+            user_agent=f"dts/{__version__}",
+            max_connections=max(16, self.capacity * 2),
+        )
+        self.script = ScriptExecutor(
+            settings.script_root, max_output_bytes=settings.output_max_bytes
+        )
+        self.active: dict[int, ActiveRun] = {}
+        self.wake = wake or asyncio.Event()
+        self.stats = WorkerStats()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then shut down gracefully."""
+        await register_worker(
+            self.db,
+            self.id,
+            socket.gethostname(),
+            os.getpid(),
+            __version__,
+            self.capacity,
+            self.clock(),
+        )
+        log.info("worker %s started (capacity %d, %s)", self.id, self.capacity, self.db.dialect)
+        loops = [self._tick_loop, self._claim_loop, self._heartbeat_loop, self._maintenance_loop]
+        if self.db.is_postgres:
+            loops.append(self._listen_loop)
+        self._tasks = [asyncio.create_task(self._guard(loop), name=loop.__name__) for loop in loops]
+        await stop.wait()
+        await self.shutdown()
+
+    async def _guard(self, loop: Callable[[], object]) -> None:
+        """Keep a loop alive through database outages: log, back off, resume."""
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                await loop()  # type: ignore[misc]
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                name = getattr(loop, "__name__", "loop")
+                detail = str(error).splitlines()[0] if str(error) else ""
+                log.warning(
+                    "%s failed (%s: %s); retrying in %.1fs",
+                    name,
+                    type(error).__name__,
+                    detail,
+                    backoff,
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def shutdown(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+        for task in self._tasks:
+            if task.get_name() != "_heartbeat_loop":
+                task.cancel()
+        running = [a.task for a in self.active.values() if a.task]
+        if running:
+            log.info(
+                "waiting up to %.0fs for %d run(s)",
+                self.settings.shutdown_grace_seconds,
+                len(running),
+            )
+            await asyncio.wait(running, timeout=self.settings.shutdown_grace_seconds)
+        leftover = [a for a in self.active.values() if a.task and not a.task.done()]
+        for active in leftover:
+            active.handed_back = True
+            active.ctx.cancelled.set()
+        if leftover:
+            await asyncio.wait([a.task for a in leftover if a.task], timeout=15)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await unregister_worker(self.db, self.id, self.clock())
+        await self.http.aclose()
+        await self.script.aclose()
+        if self._own_db:
+            await self.db.dispose()
+        log.info("worker %s stopped", self.id)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), max(seconds, 0))
+
+    # --- loops ----------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        poll = self.settings.poll_interval
+        while not self._stopping.is_set():
+            now = self.clock()
+            stats = await tick(self.db, now)
+            self.stats.ticks += 1
+            if stats.queued:
+                self.wake.set()
+            due = await next_due_at(self.db)
+            wait = poll if due is None else (due - self.clock()).total_seconds()
+            await self._sleep(min(poll, max(wait, 0.005)))
+
+    async def _claim_loop(self) -> None:
+        fallback = self.settings.poll_interval if self.db.is_sqlite else 1.0
+        while not self._stopping.is_set():
+            self.wake.clear()
+            free = self.capacity - len(self.active)
+            claimed: list[ClaimedRun] = []
+            if free > 0:
+                claimed = await claim_runs(self.db, self.id, free, self.clock(), self.lease)
+                for run in claimed:
+                    self._start(run)
+                self.stats.claimed += len(claimed)
+            if claimed and len(claimed) == free:
+                continue  # there may be more; claim again as soon as capacity frees up
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), fallback)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            ids = list(self.active)
+            owned, cancel = await heartbeat(
+                self.db, self.id, ids, self.clock(), self.lease, self.capacity
+            )
+            for run_id in ids:
+                active = self.active.get(run_id)
+                if active is None:
+                    continue
+                if run_id not in owned and active.task and not active.task.done():
+                    log.warning(
+                        "run %s: lease lost (recovered elsewhere, or job deleted); stopping it",
+                        run_id,
+                    )
+                    active.lost = True
+                    active.ctx.cancelled.set()
+                elif run_id in cancel:
+                    active.ctx.cancelled.set()
+            if self._stopping.is_set() and not self.active:
+                return
+            await asyncio.sleep(self.heartbeat_every)
+
+    async def _maintenance_loop(self) -> None:
+        every = max(1.0, min(10.0, self.lease / 3))
+        last_prune = 0.0
+        while not self._stopping.is_set():
+            self.stats.recovered += await recover_expired(self.db, self.clock())
+            if time.monotonic() - last_prune > 3600:
+                cutoff = self.clock() - timedelta(days=self.settings.retention_days)
+                removed = await prune_history(self.db, cutoff)
+                if removed:
+                    log.info("retention: pruned %d old row(s)", removed)
+                last_prune = time.monotonic()
+            await self._sleep(every)
+
+    async def _listen_loop(self) -> None:
+        """LISTEN dts_runs; re-established whenever the connection drops, then resync."""
+        import asyncpg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.db.url).set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            closed = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(dsn, timeout=10)
+            except Exception as error:
+                log.warning("LISTEN connection failed (%s); retrying", error)
+                await self._sleep(1.0)
+                continue
+            try:
+                conn.add_termination_listener(lambda _c, done=closed: done.set())
+                await conn.add_listener("dts_runs", lambda *_args: self.wake.set())
+                self.wake.set()  # resync: anything queued while we were away
+                while not closed.is_set() and not self._stopping.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(closed.wait(), 5.0)
+                    if not closed.is_set() and not self._stopping.is_set():
+                        await conn.execute("SELECT 1")  # notice a dead server promptly
+            except Exception as error:
+                log.warning("LISTEN connection lost (%s); reconnecting", error)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 2)
+            await self._sleep(0.5)
+
+    # --- execution ------------------------------------------------------------------------
+
+    def _start(self, run: ClaimedRun) -> None:
+        writer = RunLogWriter(
+            self.db, self.id, run, max_lines=self.settings.log_max_lines, clock=self.clock
+        )
+        ctx = ExecutionContext(
+            run_id=run.id,
+            attempt=run.attempt,
+            idempotency_key=run.idempotency_key,
+            timeout_seconds=run.timeout_seconds,
+            log=writer.write,
+            job_id=run.job_id,
+            job_name=run.job_name,
+        )
+        active = ActiveRun(run, ctx)
+        self.active[run.id] = active
+        active.task = asyncio.create_task(self._execute(active, writer), name=f"run-{run.id}")
+
+    async def _execute(self, active: ActiveRun, writer: RunLogWriter) -> None:
+        run, ctx = active.claimed, active.ctx
+        try:
+            result = await self._run_executor(run, ctx)
+            await writer.close()
+            if active.handed_back:
+                await release_run(self.db, self.id, run, self.clock())
+                return
+            if active.lost:
+                self.stats.fenced += 1
+                log.warning(
+                    "run %s: finished after losing its lease; outcome %s not recorded",
+                    run.id,
+                    result.outcome,
+                )
+                return
+            outcome = Outcome(
+                status=result.outcome,
+                http_status=result.http_status,
+                exit_code=result.exit_code,
+                error=result.error,
+                output=result.output,
+                retryable=result.retryable,
+                retry_after=result.retry_after,
+            )
+            for attempt in range(10):
+                try:
+                    ok = await complete_run(self.db, self.id, run, outcome, self.clock())
+                    break
+                except Exception as error:  # database blip: the lease still protects the run
+                    log.warning("run %s: could not record outcome (%s); retrying", run.id, error)
+                    await asyncio.sleep(min(0.2 * 2**attempt, 5))
+            else:
+                ok = False
+            self.stats.completed += ok
+            self.stats.fenced += not ok
+        finally:
+            self.active.pop(run.id, None)
+            self.wake.set()
+
+    async def _run_executor(self, run: ClaimedRun, ctx: ExecutionContext) -> ExecutionResult:
+        started = time.monotonic()
+        try:
+            spec = reveal_spec(run.job_type, run.job_spec, self.secrets)
+            if isinstance(spec, HttpSpec):
+                return await self.http.execute(spec, ctx)
+            if isinstance(spec, ScriptSpec):
+                return await self.script.execute(spec, ctx)
+            raise TypeError(f"unknown job type {run.job_type}")
+        except Exception as error:
+            log.exception("run %s: executor error", run.id)
+            with contextlib.suppress(Exception):
+                await ctx.log("system", f"dts internal error: {type(error).__name__}: {error}")
+            return ExecutionResult(
+                outcome="failed",
+                duration=time.monotonic() - started,
+                error=f"internal error in the worker: {type(error).__name__}: {error}",
+                retryable=True,
+            )
+
+
+async def run_worker(settings: Settings) -> None:
+    """`dts worker`: run until SIGTERM/SIGINT, then drain gracefully and exit 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker = WorkerProcess(settings)
+    await worker.run(stop)
