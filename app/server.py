@@ -9,13 +9,32 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.config import Settings
+from app.context import Services
 from app.db.engine import Database
 from app.rest.health import health
 
 log = logging.getLogger("dts.server")
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every route of the API process except the dashboard (mounted last, at /)."""
+    routes: list[BaseRoute] = [Route("/api/health", health, methods=["GET"])]
+    try:
+        from app.rest.routes import rest_routes
+    except ImportError:  # the REST layer is optional while it is being built
+        pass
+    else:
+        routes += rest_routes()
+    try:
+        from app.graphql.app import graphql_routes
+    except ImportError:
+        pass
+    else:
+        routes += graphql_routes()
+    return routes
 
 
 def create_app(
@@ -27,15 +46,17 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         own_db = db is None
         database = db or Database(settings.database_url)
+        services = Services.build(settings, database)
         app.state.db = database
         app.state.settings = settings
-        app.state.wake_workers = asyncio.Event()
+        app.state.services = services
+        await services.start()
         worker_task: asyncio.Task[None] | None = None
         stop_worker = asyncio.Event()
         if embedded_worker:
             from worker.main import WorkerProcess
 
-            embedded = WorkerProcess(settings, db=database, wake=app.state.wake_workers)
+            embedded = WorkerProcess(settings, db=database, wake=services.wake_workers)
             worker_task = asyncio.create_task(embedded.run(stop_worker), name="embedded-worker")
         try:
             yield {}
@@ -43,8 +64,8 @@ def create_app(
             if worker_task is not None:
                 stop_worker.set()
                 await worker_task
+            await services.close()
             if own_db:
                 await database.dispose()
 
-    routes = [Route("/api/health", health, methods=["GET"])]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=api_routes(), lifespan=lifespan)

@@ -52,6 +52,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Access tokens issued before this are refused (sign-out everywhere, password reset).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class RefreshToken(Base):

@@ -6,6 +6,13 @@ A job runs on one of three schedule kinds:
 - `IntervalSchedule(every_seconds, anchor)`: at `anchor + k * every_seconds`, k >= 0.
 - `AtSchedule(at)`: once.
 
+`next_after(schedule, after)` is the first occurrence strictly after `after` (any aware
+datetime; a naive one is a programming error, ValueError), in UTC, or None when there is none
+(an `at` in the past; a cron expression with no match within cronsim's 50-year horizon).
+`occurrences(schedule, after, count)` and the lazy `iter_occurrences` give `Occurrence`s with
+the local time and DST notes that the inspector shows. Interval and one-off schedules also
+carry a `timezone`, used only to show local times; elapsed time knows no DST.
+
 Cron syntax
 -----------
 5 fields (minute hour day-of-month month day-of-week), or 6 with a leading seconds field
@@ -92,7 +99,8 @@ MIN_INTERVAL_SECONDS = 1.0
 MAX_INTERVAL_SECONDS = 366 * 86400.0
 
 _ZONE_EXAMPLE = "use an IANA name such as 'Europe/Berlin' or 'UTC'"
-# Names zoneinfo finds on some hosts but which are not IANA zones (or depend on the host).
+# Found by zoneinfo on some hosts but not zones (or the host's own); "posix/" and "right/"
+# (leap-second) variants are not in available_timezones() either, so they are refused too.
 _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
@@ -101,21 +109,20 @@ _NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 @lru_cache(maxsize=1)
 def _zone_names() -> dict[str, str]:
-    """Lower-cased name -> IANA name, to suggest the right spelling."""
-    return {n.lower(): n for n in zoneinfo.available_timezones() if n not in _NOT_ZONES}
+    """IANA name -> itself, and lower-cased name -> IANA name (to suggest the spelling)."""
+    names = set(zoneinfo.available_timezones()) - _NOT_ZONES
+    return {n.lower(): n for n in names} | {n: n for n in names}
 
 
 def load_timezone(name: str, field: str = "timezone") -> zoneinfo.ZoneInfo:
     """The IANA zone called `name`; anything else is a ValidationError on `field`."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"timezone must not be empty; {_ZONE_EXAMPLE}", field=field)
-    if name not in _NOT_ZONES:
-        try:
-            return zoneinfo.ZoneInfo(name)  # cached by zoneinfo itself
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            pass  # answered below, with a suggestion when only the case was wrong
-    suggestion = _zone_names().get(name.strip().lower())
-    if suggestion is not None and suggestion != name:
+    known = _zone_names().get(name)
+    if known == name:
+        return zoneinfo.ZoneInfo(name)  # cached by zoneinfo itself
+    suggestion = known or _zone_names().get(name.strip().lower())
+    if suggestion is not None:
         raise ValidationError(
             f"unknown timezone {name!r}; did you mean {suggestion!r}?", field=field
         )
@@ -282,7 +289,7 @@ class _CronSyntaxError(Exception):
 
 
 class _NearestWeekdayCronSim(CronSim):
-    """cronsim without `NW` support, plus `NW`: day-of-month matching is done here."""
+    """cronsim has no `NW` (nearest weekday): with it, day-of-month is matched here."""
 
     plain_days: frozenset[int] = frozenset()
     last: bool = False
@@ -400,8 +407,6 @@ def _parse_term(spec: _FieldSpec, item: str) -> CronTerm:
 
 def _normalise(expr: str) -> tuple[str, list[str]]:
     """(text to store, the 6 fields cronsim-style: seconds first)."""
-    if not isinstance(expr, str):
-        raise _CronSyntaxError("cron expression must be a string")
     parts = expr.split()
     if not parts:
         raise _CronSyntaxError(
@@ -481,12 +486,12 @@ def _parse(expr: str) -> ParsedCron:
 
 def parse_cron(expr: str, field: str = "cron") -> ParsedCron:
     """Parse a cron expression; a ValidationError on `field` says which part is wrong."""
+    if not isinstance(expr, str):
+        raise ValidationError(f"cron expression must be a string, got {expr!r}", field=field)
     try:
         return _parse(expr)
     except _CronSyntaxError as exc:
         raise ValidationError(str(exc), field=field) from None
-    except TypeError:  # unhashable, i.e. not a string
-        raise ValidationError("cron expression must be a string", field=field) from None
 
 
 def validate_cron(expr: str, field: str = "cron") -> str:
@@ -803,25 +808,30 @@ def _cron_occurrences(
         skipped.clear()
         return text
 
+    gap_end: datetime | None = None  # the last gap's end, reused for its other times
     for wall in parsed.walls(start):
         off_first, off_second = _offsets(wall, zone)
         if off_first < off_second:  # in a gap
-            earliest = _transition(wall - off_second, wall - off_first, zone)
+            lo, hi = wall - off_second, wall - off_first
+            if gap_end is None or not lo < gap_end <= hi:
+                gap_end = _transition(lo, hi, zone)
+            earliest = gap_end
         else:
             earliest = wall - off_first
         ready: list[_Pending] = []
         while heap and heap[0][0] < earliest:
             ready.append(heapq.heappop(heap)[2])
         if off_first == off_second:
-            if heap and heap[0][0] == earliest:  # the end of a gap: same run as rule 1's
+            if heap and heap[0][0] == earliest and heap[0][2].gap_walls:
+                # this is the first instant after a gap: the same run as the gap's (rule 1)
                 ready.append(heapq.heappop(heap)[2])
             else:
                 ready.append(_Pending(earliest, skip_note(), False))
         elif off_first < off_second:
             if not fixed:
                 skipped.append(wall)
-            elif heap and heap[0][0] == earliest:
-                heap[0][2].gap_walls.append(wall)
+            elif heap and heap[0][0] == earliest and heap[0][2].gap_walls:
+                heap[0][2].gap_walls.append(wall)  # another time in the same gap
             else:
                 push(_Pending(earliest, "", True, [wall]))
         else:

@@ -223,6 +223,9 @@ class AuthService:
             raise Unauthenticated("this account no longer exists")
         if user.disabled:
             raise Unauthenticated("this account is disabled; ask an admin")
+        cutoff = user.tokens_valid_after
+        if cutoff is not None and claims.issued_at < int(cutoff.timestamp()):
+            raise Unauthenticated("this session was signed out; sign in again")
         # The role comes from the database, not the token: a change applies at once.
         return users.principal_for(user)
 
@@ -402,6 +405,8 @@ class AuthService:
             .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        # Access tokens already handed out stop working too, not only at their expiry.
+        await session.execute(update(User).where(User.id == user_id).values(tokens_valid_after=now))
 
     @staticmethod
     def _ensure_admin_write(principal: Principal) -> None:

@@ -121,6 +121,7 @@ async def reset_password(
         if user is None or user.disabled:
             raise ValidationError(_INVALID, field="token")
         user.password_hash = password_hash
+        user.tokens_valid_after = now  # access tokens issued before the reset stop working
         # This link and every other outstanding link of the account are spent.
         await session.execute(
             update(ResetToken)

@@ -225,9 +225,16 @@ async def lock_job(session: AsyncSession, db: Database, job_id: int) -> Job | No
 
 
 class RunService:
-    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock = utcnow,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
+        # Wakes an in-process worker (`dts up`) at once; PostgreSQL workers get a NOTIFY.
+        self.on_queued = on_queued or (lambda: None)
 
     async def trigger_job(self, principal: Principal, job_id: int, *, ip: str | None = None) -> Run:
         """Queue a run now (manual trigger), subject to the job's concurrency policy."""
@@ -253,7 +260,8 @@ class RunService:
             )
             run = await session.get(Run, rows[0]["id"])
             assert run is not None
-            return run
+        self.on_queued()
+        return run
 
     async def get_run(self, principal: Principal, run_id: int) -> Run:
         async with self.db.session() as session:
@@ -377,7 +385,8 @@ class RunService:
             )
             new = await session.get(Run, row["id"])
             assert new is not None
-            return new
+        self.on_queued()
+        return new
 
     async def counts_by_job(
         self, job_ids: Sequence[int], *, recent: int = 50

@@ -150,6 +150,8 @@ ZONES_BAD = [
     ("../../etc/passwd", "unknown timezone '../../etc/passwd'"),
     ("/usr/share/zoneinfo/UTC", "unknown timezone '/usr/share/zoneinfo/UTC'"),
     ("+02:00", "unknown timezone '+02:00'"),
+    ("right/UTC", "unknown timezone 'right/UTC'"),  # leap-second variant
+    ("posix/Europe/Berlin", "unknown timezone 'posix/Europe/Berlin'"),
 ]  # fmt: skip
 
 

@@ -113,7 +113,8 @@ def cases(draw: st.DrawFn, seconds: bool = False) -> Case:
     zone = draw(st.sampled_from(ZONES))
     near = transitions(zone)
     hour = field(0, 23)
-    if near and draw(st.booleans()):
+    near_a_change = draw(st.booleans())
+    if near and near_a_change:
         change = draw(st.sampled_from(near))
         after = change - timedelta(seconds=draw(st.integers(0, 30 * 3600)))
         # the hour before the change, and the hours it skips or repeats

@@ -306,3 +306,18 @@ async def test_change_password_signs_out_other_sessions(db: Database, auth: Auth
     with pytest.raises(Unauthenticated):
         await auth.login("ada@example.com", PASSWORD)
     await auth.login("ada@example.com", "a brand new secret")
+
+
+async def test_sign_out_everywhere_stops_access_tokens_already_issued(
+    db: Database, auth: AuthService, clock: FakeClock
+) -> None:
+    await add_user(db, "ada@example.com")
+    pair = await auth.login("ada@example.com", PASSWORD)
+    assert await auth.authenticate(f"Bearer {pair.access_token}") is not None
+    clock.advance(2)
+    await auth.logout_all(pair.user.id)
+    with pytest.raises(Unauthenticated, match="signed out"):
+        await auth.authenticate(f"Bearer {pair.access_token}")
+    clock.advance(2)
+    fresh = await auth.login("ada@example.com", PASSWORD)
+    assert await auth.authenticate(f"Bearer {fresh.access_token}") is not None

@@ -110,6 +110,7 @@ def upgrade() -> None:
         sa.Column("created_at", app.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", app.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("tokens_valid_after", app.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
