@@ -33,12 +33,14 @@ class RunLogWriter:
         *,
         max_lines: int,
         clock: Callable[[], datetime],
+        redact: Callable[[str], str] = lambda text: text,
     ) -> None:
         self.db = db
         self.worker_id = worker_id
         self.run = run
         self.max_lines = max_lines
         self.clock = clock
+        self.redact = redact
         self.next_seq = run.log_lines + 1
         self.accepted = run.log_lines
         self.dropped = 0
@@ -61,7 +63,7 @@ class RunLogWriter:
                 )
             return
         self.accepted += 1
-        self._buffer.append((self.clock(), stream, text))
+        self._buffer.append((self.clock(), stream, self.redact(text)))
         if len(self._buffer) >= FLUSH_LINES:
             self._wake.set()
 

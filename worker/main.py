@@ -26,7 +26,7 @@ from app import __version__
 from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.job_spec import HttpSpec, ScriptSpec
+from app.domain.job_spec import MASK, HttpSpec, ScriptSpec
 from app.services.jobs import reveal_spec
 from app.services.secrets import SecretBox
 from worker.claims import (
@@ -59,6 +59,7 @@ class ActiveRun:
     task: asyncio.Task[None] | None = None
     lost: bool = False  # our lease is gone: finish quietly, write nothing
     handed_back: bool = False
+    redact: Callable[[str], str] = str
 
 
 @dataclass
@@ -286,8 +287,14 @@ class WorkerProcess:
     # --- execution ------------------------------------------------------------------------
 
     def _start(self, run: ClaimedRun) -> None:
+        redact = self._redactor(run)
         writer = RunLogWriter(
-            self.db, self.id, run, max_lines=self.settings.log_max_lines, clock=self.clock
+            self.db,
+            self.id,
+            run,
+            max_lines=self.settings.log_max_lines,
+            clock=self.clock,
+            redact=redact,
         )
         ctx = ExecutionContext(
             run_id=run.id,
@@ -298,7 +305,7 @@ class WorkerProcess:
             job_id=run.job_id,
             job_name=run.job_name,
         )
-        active = ActiveRun(run, ctx)
+        active = ActiveRun(run, ctx, redact=redact)
         self.active[run.id] = active
         active.task = asyncio.create_task(self._execute(active, writer), name=f"run-{run.id}")
 
@@ -322,8 +329,8 @@ class WorkerProcess:
                 status=result.outcome,
                 http_status=result.http_status,
                 exit_code=result.exit_code,
-                error=result.error,
-                output=result.output,
+                error=active.redact(result.error) if result.error else None,
+                output=active.redact(result.output) if result.output else None,
                 retryable=result.retryable,
                 retry_after=result.retry_after,
             )
@@ -341,6 +348,30 @@ class WorkerProcess:
         finally:
             self.active.pop(run.id, None)
             self.wake.set()
+
+    def _redactor(self, run: ClaimedRun) -> Callable[[str], str]:
+        """Secret header values never reach logs or outputs, even if a target echoes them."""
+        if run.job_type != "http":
+            return str
+        try:
+            spec = reveal_spec(run.job_type, run.job_spec, self.secrets)
+        except Exception:
+            return str
+        assert isinstance(spec, HttpSpec)
+        values = {h.value for h in spec.headers if h.secret}
+        # "Bearer abc…": the credential alone may be echoed too.
+        values |= {v.split(" ", 1)[1] for v in values if " " in v and len(v.split(" ", 1)[1]) >= 8}
+        secrets_ = sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+        if not secrets_:
+            return str
+
+        def redact(text: str) -> str:
+            for value in secrets_:
+                if value in text:
+                    text = text.replace(value, MASK)
+            return text
+
+        return redact
 
     async def _run_executor(self, run: ClaimedRun, ctx: ExecutionContext) -> ExecutionResult:
         started = time.monotonic()

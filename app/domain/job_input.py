@@ -161,7 +161,7 @@ def _parse_retry(raw: Any, base: RetryPolicy) -> RetryPolicy:
         initial_delay=_number(
             raw, "initialDelay", "retry.initialDelay", base.initial_delay, 0, 86400
         ),
-        max_delay=_number(raw, "maxDelay", "retry.maxDelay", base.max_delay, 0, 7 * 86400),
+        max_delay=_number(raw, "maxDelay", "retry.maxDelay", base.max_delay, 0, 86400),
         multiplier=_number(raw, "multiplier", "retry.multiplier", base.multiplier, 1, 10),
     )
 

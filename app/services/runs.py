@@ -307,6 +307,17 @@ class RunService:
             runs = list((await session.scalars(query)).all())
         return runs[:first], len(runs) > first
 
+    async def attempts(self, principal: Principal, run_id: int) -> list[Run]:
+        """Every attempt of the run's occurrence, first to last."""
+        run = await self.get_run(principal, run_id)
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Run)
+                .where(Run.job_id == run.job_id, Run.scheduled_for == run.scheduled_for)
+                .order_by(Run.attempt)
+            )
+            return list(rows.all())
+
     async def logs(
         self, principal: Principal, run_id: int, *, after_seq: int = 0, limit: int = 500
     ) -> list[RunLog]:

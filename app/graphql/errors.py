@@ -1,0 +1,50 @@
+"""GraphQL errors for people: our errors carry `extensions: {code, field}`; anything else is
+logged with its trace and shown as a short "internal error" — never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from app.domain.errors import DtsError, RateLimited
+
+log = logging.getLogger("dts.graphql")
+
+
+def _convert(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error  # syntax and validation errors from graphql-core are already clear
+    extensions: dict[str, Any]
+    if isinstance(original, DtsError):
+        message = original.message
+        extensions = {"code": original.code, "field": original.field}
+        if isinstance(original, RateLimited):
+            extensions["retryAfter"] = max(1, math.ceil(original.retry_after))
+    else:
+        log.error("unexpected error in %s", ".".join(map(str, error.path or [])),
+                  exc_info=original)  # fmt: skip
+        message = "internal error; it was logged"
+        extensions = {"code": "internal_error", "field": None}
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class DtsErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [_convert(e) for e in errors]
