@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PORT   ?= 4000
 
-.PHONY: run test lint typecheck pytest install web schema bench clean
+.PHONY: run test lint typecheck pytest install web schema client bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ test: lint typecheck pytest
 
 schema: install
 	$(BIN)/dts export-schema
+
+# Typed Python client from schema.graphql + clients/operations.graphql ([tool.ariadne-codegen]).
+CODEGEN := .venv-codegen/bin/ariadne-codegen
+$(CODEGEN):
+	$(PYTHON) -m venv .venv-codegen
+	.venv-codegen/bin/pip install -q 'ariadne-codegen>=0.19,<0.20'
+
+client: $(CODEGEN)
+	mkdir -p clients/generated
+	$(CODEGEN) client
 
 bench: install
 	$(BIN)/python -m bench

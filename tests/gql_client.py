@@ -12,6 +12,13 @@ import httpx
 import websockets
 
 
+def register_mutation(email: str, password: str = "correct-horse-battery") -> str:
+    return (
+        f'mutation {{ register(email: "{email}", password: "{password}") '
+        "{ accessToken refreshToken } }"
+    )
+
+
 class GraphQLError(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors[0].get("message"))
@@ -50,8 +57,9 @@ class GQL:
         return body["data"]
 
     def subscribe(self, query: str, **variables: Any) -> Subscription:
-        return Subscription(self.base_url.replace("http", "ws", 1) + "/graphql", query,
-                            variables, self.token)  # fmt: skip
+        return Subscription(
+            self.base_url.replace("http", "ws", 1) + "/graphql", query, variables, self.token
+        )
 
 
 class Subscription:
@@ -74,8 +82,15 @@ class Subscription:
         await self.ws.send(json.dumps({"type": "connection_init", "payload": params}))
         ack = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
         assert ack["type"] == "connection_ack", ack
-        await self.ws.send(json.dumps({"id": self.id, "type": "subscribe", "payload": {
-            "query": self.query, "variables": self.variables}}))  # fmt: skip
+        await self.ws.send(
+            json.dumps(
+                {
+                    "id": self.id,
+                    "type": "subscribe",
+                    "payload": {"query": self.query, "variables": self.variables},
+                }
+            )
+        )
         return self
 
     async def __aexit__(self, *_exc: object) -> None:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,11 +42,14 @@ class DtsProcess:
     """A `dts <command>` subprocess; `stop()` sends SIGTERM and returns its output."""
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path = REPO) -> None:
+        # Output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the
+        # server the moment it logs a lot.
+        self.output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [*DTS, *args],
             env=env,
             cwd=cwd,
-            stdout=subprocess.PIPE,
+            stdout=self.output,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -58,11 +62,16 @@ class DtsProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            out, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out or ""
+            self.proc.wait()
+        return self.read_output()
+
+    def read_output(self) -> str:
+        self.output.flush()
+        self.output.seek(0)
+        return self.output.read()
 
 
 class LiveServer(DtsProcess):

@@ -27,8 +27,7 @@ def _convert(error: GraphQLError) -> GraphQLError:
         if isinstance(original, RateLimited):
             extensions["retryAfter"] = max(1, math.ceil(original.retry_after))
     else:
-        log.error("unexpected error in %s", ".".join(map(str, error.path or [])),
-                  exc_info=original)  # fmt: skip
+        log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
         message = "internal error; it was logged"
         extensions = {"code": "internal_error", "field": None}
     return GraphQLError(

@@ -115,8 +115,17 @@ def _plain(obj: Any) -> dict[str, Any]:
 def job_input_dict(data: JobInput) -> dict[str, Any]:
     """The REST-shaped dict for `app.domain.job_input.parse_job_input`."""
     out: dict[str, Any] = {}
-    for name in ("type", "name", "description", "timeout_seconds", "concurrency", "misfire",
-                 "misfire_limit", "starting_deadline_seconds", "paused"):  # fmt: off
+    for name in (
+        "type",
+        "name",
+        "description",
+        "timeout_seconds",
+        "concurrency",
+        "misfire",
+        "misfire_limit",
+        "starting_deadline_seconds",
+        "paused",
+    ):
         value = getattr(data, name)
         if _given(value):
             out[_camel(name)] = value.value if hasattr(value, "value") else value

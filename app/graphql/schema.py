@@ -6,16 +6,18 @@ validation and transactions all live in the services.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from app.domain.cron_text import describe
-from app.domain.errors import NotFound, ValidationError
+from app.domain.errors import DtsError, NotFound, ValidationError
 from app.domain.schedule import load_timezone, occurrences, schedule_from_fields
 from app.feed.hub import FeedEvent
 from app.graphql.context import Context
@@ -49,6 +51,7 @@ from app.services.access import Principal, can_read
 from app.services.jobs import JobFilter
 from app.services.workers import list_workers
 
+log = logging.getLogger("dts.graphql")
 T = TypeVar("T")
 MAX_PAGE = 200
 MAX_PREVIEW = 1000
@@ -529,7 +532,18 @@ class Subscription:
             )
 
 
-schema = strawberry.Schema(
+class DtsSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only the unexpected: a user's bad input is an answer, not a server problem."""
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, DtsError | GraphQLError):
+                log.error("unexpected error in %s", error.path, exc_info=original)
+
+
+schema = DtsSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

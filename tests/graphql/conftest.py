@@ -20,7 +20,7 @@ def server(database_url: str, db: object) -> Iterator[LiveServer]:
             DTS_HTTP_ALLOW_PRIVATE="true",
             DTS_POLL_INTERVAL="0.05",
             DTS_LEASE_SECONDS="5",
-        ),  # fmt: skip
+        ),
     )
     try:
         live.wait_healthy()

@@ -35,8 +35,15 @@ async def test_register_create_trigger_and_watch_the_run_live(server, target) ->
     me = await client("{ me { email role } }")
     assert me["me"] == {"email": "ada@example.com", "role": "ADMIN"}
     secret = {"name": "Authorization", "value": "Bearer s3cr3t-value", "secret": True}
-    job = (await client(CREATE, input=http_input(target.url("/echo"), http={
-        "method": "GET", "url": target.url("/echo"), "headers": [secret]})))["createJob"]  # fmt: skip
+    job = (
+        await client(
+            CREATE,
+            input=http_input(
+                target.url("/echo"),
+                http={"method": "GET", "url": target.url("/echo"), "headers": [secret]},
+            ),
+        )
+    )["createJob"]
     assert job["schedule"]["description"]
     assert job["http"]["headers"] == [{"name": "Authorization", "value": "••••••", "secret": True}]
     async with client.subscribe(RUN_EVENTS, jobId=job["id"]) as events:
@@ -49,8 +56,10 @@ async def test_register_create_trigger_and_watch_the_run_live(server, target) ->
     assert ids == sorted(ids)
     assert target.requests[-1].headers["authorization"] == "Bearer s3cr3t-value"
     detail = await client(
-        'query($id: ID!) { run(id: $id) { status httpStatus durationMs logs { seq text } '
-        'attempts { id } job { name } } }', id=run["id"])  # fmt: skip
+        "query($id: ID!) { run(id: $id) { status httpStatus durationMs logs { seq text } "
+        "attempts { id } job { name } } }",
+        id=run["id"],
+    )
     assert detail["run"]["status"] == "SUCCEEDED" and detail["run"]["httpStatus"] == 200
     assert detail["run"]["logs"] and detail["run"]["job"]["name"] == "ping"
     assert "s3cr3t-value" not in str(detail) + str(job)
@@ -61,9 +70,17 @@ async def test_run_log_lines_arrive_while_the_script_runs(server) -> None:
     code = (
         "import time\nfor i in range(5):\n    print('line', i, flush=True)\n    time.sleep(0.6)\n"
     )
-    job = (await client(CREATE, input={
-        "type": "SCRIPT", "name": "slow-printer", "schedule": {"cron": RARELY},
-        "script": {"command": "python3", "args": ["-c", code], "cwd": "."}}))["createJob"]  # fmt: skip
+    job = (
+        await client(
+            CREATE,
+            input={
+                "type": "SCRIPT",
+                "name": "slow-printer",
+                "schedule": {"cron": RARELY},
+                "script": {"command": "python3", "args": ["-c", code], "cwd": "."},
+            },
+        )
+    )["createJob"]
     run = (await client(TRIGGER, id=job["id"]))["triggerJob"]
     query = "subscription($id: ID!) { runLog(runId: $id) { seq stream text } }"
     async with client.subscribe(query, id=run["id"]) as log:
@@ -115,8 +132,11 @@ async def test_validation_errors_name_the_input_field(server) -> None:
     assert caught.value.field == "input.schedule.timezone" and "Mars/Olympus" in str(caught.value)
     for count in (0, 100000):
         with pytest.raises(GraphQLError) as caught:
-            await client('query($n: Int!) { previewSchedule(cron: "* * * * *", count: $n) '
-                         '{ occurrences { utc } } }', n=count)  # fmt: skip
+            await client(
+                'query($n: Int!) { previewSchedule(cron: "* * * * *", count: $n) '
+                "{ occurrences { utc } } }",
+                n=count,
+            )
         assert caught.value.field == "count"
     body = await client.raw("{ jobs(first: 500) { edges { node { id } } } }")
     assert body["errors"][0]["extensions"]["field"] == "first"
@@ -151,9 +171,15 @@ async def test_access_control_over_graphql_and_subscriptions(server, target) -> 
             await carol(mutation, id=job["id"])
         assert caught.value.code == "not_found"
     with pytest.raises(GraphQLError) as caught:
-        await carol("mutation($i: JobInput!) { createJob(input: $i) { id } }", i={
-            "type": "SCRIPT", "name": "x", "schedule": {"cron": RARELY},
-            "script": {"command": "id"}})  # fmt: skip
+        await carol(
+            "mutation($i: JobInput!) { createJob(input: $i) { id } }",
+            i={
+                "type": "SCRIPT",
+                "name": "x",
+                "schedule": {"cron": RARELY},
+                "script": {"command": "id"},
+            },
+        )
     assert caught.value.code == "forbidden" and "admin" in str(caught.value)
     assert (await carol("{ jobs { edges { node { id } } } }"))["jobs"]["edges"] == []
     # Make carol a viewer: she reads everything and changes nothing.
