@@ -42,12 +42,18 @@ INVALID = [
     ("* * * 0 *", "month field: '0' is out of range 1-12"),
     ("* * * * 8", "day-of-week field: '8' is out of range 0-7"),
     ("60 * * * * *", "second field: '60' is out of range 0-59"),
-    ("* * *", "expected 5 fields (minute hour day-of-month month day-of-week) "
-              "or 6 with seconds first, got 3"),
+    (
+        "* * *",
+        "expected 5 fields (minute hour day-of-month month day-of-week) "
+        "or 6 with seconds first, got 3",
+    ),
     ("* * * * * * *", "got 7"),
     ("", "cron expression is empty"),
-    ("@reboot", "@reboot is not supported: dts has no notion of a machine boot; "
-                "use a schedule such as '@hourly'"),
+    (
+        "@reboot",
+        "@reboot is not supported: dts has no notion of a machine boot; "
+        "use a schedule such as '@hourly'",
+    ),
     ("@fortnightly", "unknown macro '@fortnightly'"),
     ("@daily 5", "@daily takes no fields"),
     ("*/0 * * * *", "minute field: step '0' in '*/0' is out of range 1-60"),
@@ -63,7 +69,7 @@ INVALID = [
     ("* * L/2 * *", "day-of-month field: 'L/2': a step cannot follow L"),
     ("* * 1-5W * *", "'1-5W': 'W' takes a single day"),
     ("5W * * * *", "minute field: '5W': 'W' (nearest weekday) belongs in day-of-month"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("expr", "message"), INVALID)
@@ -85,21 +91,21 @@ def test_cron_schedule_validates_on_construction() -> None:
 
 MEANING = [
     # (expression, after (UTC), next occurrence (UTC)) for the syntax a reader may doubt
-    ("0 0 * * 7", "2026-01-01T00:00Z", "2026-01-04T00:00Z"),      # 7 is Sunday
-    ("0 0 * * 0", "2026-01-01T00:00Z", "2026-01-04T00:00Z"),      # 0 is Sunday
+    ("0 0 * * 7", "2026-01-01T00:00Z", "2026-01-04T00:00Z"),  # 7 is Sunday
+    ("0 0 * * 0", "2026-01-01T00:00Z", "2026-01-04T00:00Z"),  # 0 is Sunday
     ("0 0 * * FRI-SUN", "2026-01-03T12:00Z", "2026-01-04T00:00Z"),
-    ("0 0 13 * FRI", "2026-01-01T00:00Z", "2026-01-02T00:00Z"),   # Vixie: the 13th OR Friday
+    ("0 0 13 * FRI", "2026-01-01T00:00Z", "2026-01-02T00:00Z"),  # Vixie: the 13th OR Friday
     ("0 0 */2 * FRI", "2026-01-01T00:00Z", "2026-01-09T00:00Z"),  # '*' first: odd day AND Friday
     ("0 0 L * *", "2026-02-01T00:00Z", "2026-02-28T00:00Z"),
-    ("0 0 L 2 *", "2028-01-01T00:00Z", "2028-02-29T00:00Z"),      # leap year
-    ("0 0 LW * *", "2026-05-01T00:00Z", "2026-05-29T00:00Z"),     # May 31 2026 is a Sunday
-    ("0 0 15W * *", "2026-02-01T00:00Z", "2026-02-16T00:00Z"),    # Feb 15 2026: Sunday -> Monday
-    ("0 0 15W * *", "2026-08-01T00:00Z", "2026-08-14T00:00Z"),    # Aug 15 2026: Saturday -> Friday
-    ("0 0 1W * *", "2026-07-31T00:00Z", "2026-08-03T00:00Z"),     # Aug 1 2026: Saturday -> 3rd
-    ("0 0 31W * *", "2026-05-01T00:00Z", "2026-05-29T00:00Z"),    # May 31: Sunday -> Friday 29th
-    ("0 0 * * 5L", "2026-01-01T00:00Z", "2026-01-30T00:00Z"),     # last Friday
-    ("0 0 * * 1#2", "2026-01-01T00:00Z", "2026-01-12T00:00Z"),    # second Monday
-    ("0 0 * 2 1#5", "2026-01-01T00:00Z", "2044-02-29T00:00Z"),    # a rare fifth Monday of February
+    ("0 0 L 2 *", "2028-01-01T00:00Z", "2028-02-29T00:00Z"),  # leap year
+    ("0 0 LW * *", "2026-05-01T00:00Z", "2026-05-29T00:00Z"),  # May 31 2026 is a Sunday
+    ("0 0 15W * *", "2026-02-01T00:00Z", "2026-02-16T00:00Z"),  # Feb 15 2026: Sunday -> Monday
+    ("0 0 15W * *", "2026-08-01T00:00Z", "2026-08-14T00:00Z"),  # Aug 15 2026: Saturday -> Friday
+    ("0 0 1W * *", "2026-07-31T00:00Z", "2026-08-03T00:00Z"),  # Aug 1 2026: Saturday -> 3rd
+    ("0 0 31W * *", "2026-05-01T00:00Z", "2026-05-29T00:00Z"),  # May 31: Sunday -> Friday 29th
+    ("0 0 * * 5L", "2026-01-01T00:00Z", "2026-01-30T00:00Z"),  # last Friday
+    ("0 0 * * 1#2", "2026-01-01T00:00Z", "2026-01-12T00:00Z"),  # second Monday
+    ("0 0 * 2 1#5", "2026-01-01T00:00Z", "2044-02-29T00:00Z"),  # a rare fifth Monday of February
     ("0 0 29 2 *", "2026-01-01T00:00Z", "2028-02-29T00:00Z"),
     ("*/20 * * * * *", "2026-01-01T00:00:05Z", "2026-01-01T00:00:20Z"),
     ("@hourly", "2026-01-01T00:00Z", "2026-01-01T01:00Z"),
@@ -107,8 +113,8 @@ MEANING = [
     ("@monthly", "2026-01-01T00:00Z", "2026-02-01T00:00Z"),
     ("@yearly", "2026-01-01T00:00Z", "2027-01-01T00:00Z"),
     ("0 0 5/10 * *", "2026-01-06T00:00Z", "2026-01-15T00:00Z"),
-    ("0 0 * * 1/3", "2026-01-06T00:00Z", "2026-01-08T00:00Z"),     # Mon, Thu, Sun
-]  # fmt: skip
+    ("0 0 * * 1/3", "2026-01-06T00:00Z", "2026-01-08T00:00Z"),  # Mon, Thu, Sun
+]
 
 
 @pytest.mark.parametrize(("expr", "after", "expected"), MEANING)
@@ -152,7 +158,7 @@ ZONES_BAD = [
     ("+02:00", "unknown timezone '+02:00'"),
     ("right/UTC", "unknown timezone 'right/UTC'"),  # leap-second variant
     ("posix/Europe/Berlin", "unknown timezone 'posix/Europe/Berlin'"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "message"), ZONES_BAD)

@@ -32,7 +32,7 @@ BAD_POLICIES = [
     ({"max_delay": 90000}, "retry.maxDelay", "90000 seconds is out of range 1-86400"),
     ({"multiplier": 0.5}, "retry.multiplier", "0.5 is out of range 1-10"),
     ({"multiplier": 11}, "retry.multiplier", "11 is out of range 1-10"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("kwargs", "field", "message"), BAD_POLICIES)

@@ -33,10 +33,14 @@ INTERVALS = [
     (60, "2026-01-01T12:00Z", "2026-01-01T12:00Z", ["12:01:00", "12:02:00", "12:03:00"]),  # strict
     (60, "2026-01-01T12:00Z", "2026-01-01T12:00:59.9Z", ["12:01:00", "12:02:00", "12:03:00"]),
     (90, "2026-01-01T12:00Z", "2026-01-01T12:10Z", ["12:10:30", "12:12:00", "12:13:30"]),
-    (1.5, "2026-01-01T12:00Z", "2026-01-01T12:00:01Z", ["12:00:01.500000", "12:00:03",
-                                                        "12:00:04.500000"]),
+    (
+        1.5,
+        "2026-01-01T12:00Z",
+        "2026-01-01T12:00:01Z",
+        ["12:00:01.500000", "12:00:03", "12:00:04.500000"],
+    ),
     (3600, "2026-01-01T12:30+01:00", "2026-01-01T12:00Z", ["12:30:00", "13:30:00", "14:30:00"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("every", "anchor", "after", "expected"), INTERVALS)
@@ -93,7 +97,7 @@ FROM_FIELDS: list[tuple[dict[str, object], Schedule]] = [
     ({"kind": "interval", "every_seconds": 30, "anchor": T0}, IntervalSchedule(30.0, T0)),
     ({"kind": None, "every_seconds": 30, "anchor": T0}, IntervalSchedule(30.0, T0)),
     ({"kind": "at", "at": T0, "cron": "ignored"}, AtSchedule(T0)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("fields", "expected"), FROM_FIELDS)
@@ -119,7 +123,7 @@ FROM_FIELDS_BAD = [
     ({"kind": "weekly"}, "schedule.kind", "unknown schedule kind 'weekly'"),
     ({"kind": None}, "schedule.kind", "give exactly one of cron, everySeconds or at"),
     ({"kind": None, "cron": "* * * * *", "at": T0}, "schedule.kind", "exactly one"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), FROM_FIELDS_BAD)
