@@ -103,6 +103,14 @@ class Query:
         user = await info.context.loaders.user.load(principal.user_id)
         return User.of(user) if user else None
 
+    @strawberry.field(
+        description="The change feed's current position. Read it with your data, then "
+        "subscribe with afterEventId set to it: no change in between is missed."
+    )
+    async def feed_position(self, info: Info[Context, None]) -> strawberry.ID:
+        await info.context.require()
+        return strawberry.ID(str(info.context.services.feed.last_id))
+
     @strawberry.field
     async def jobs(
         self,
@@ -479,10 +487,11 @@ class Subscription:
         principal = await info.context.require()
         services = info.context.services
         run_pk = gid(run_id, "runId")
+        # The feed position is taken before anything is read: every log batch and the
+        # finish written after this point is then either in the backlog or in the feed.
+        start = services.feed.last_id
         run = await services.runs.get_run(principal, run_pk)  # access check, 404 if hidden
-        live = services.feed.subscribe()  # attach first, then read the backlog: no gap
         seen = after_seq
-        finished = run.status not in ("queued", "running")
         while True:
             rows = await services.runs.logs(principal, run_pk, after_seq=seen, limit=5000)
             for row in rows:
@@ -490,9 +499,9 @@ class Subscription:
                 yield LogLine(seq=row.seq, ts=row.ts, stream=row.stream, text=row.text)
             if len(rows) < 5000:
                 break
-        if finished:
-            return
-        async for event in live:
+        if run.status not in ("queued", "running"):
+            return  # the worker writes every line before it records the outcome
+        async for event in services.feed.subscribe(start):
             if event.run_id != run_pk:
                 continue
             if event.kind == "run.log":

@@ -279,7 +279,7 @@ class JobService:
                 job.next_run_at = next_after(draft.schedule, now)
             job.version += 1
             job.updated_at = now
-            changed = sorted(k for k in data if k in data) if isinstance(data, dict) else []
+            changed = sorted(data) if isinstance(data, dict) else []
             await emit(
                 session,
                 [

@@ -46,7 +46,8 @@ async def test_register_create_trigger_and_watch_the_run_live(server, target) ->
     )["createJob"]
     assert job["schedule"]["description"]
     assert job["http"]["headers"] == [{"name": "Authorization", "value": "••••••", "secret": True}]
-    async with client.subscribe(RUN_EVENTS, jobId=job["id"]) as events:
+    position = (await client("{ feedPosition }"))["feedPosition"]
+    async with client.subscribe(RUN_EVENTS, jobId=job["id"], after=position) as events:
         run = (await client(TRIGGER, id=job["id"]))["triggerJob"]
         seen = [await events.next() for _ in range(3)]
     statuses = [e["runEvents"]["status"] for e in seen]
@@ -100,7 +101,8 @@ async def test_run_log_lines_arrive_while_the_script_runs(server) -> None:
 async def test_reconnecting_with_the_last_event_id_misses_nothing(server, target) -> None:
     client = await sign_up(server, "ada@example.com")
     job = (await client(CREATE, input=http_input(target.url("/ok"))))["createJob"]
-    async with client.subscribe(RUN_EVENTS, jobId=job["id"]) as events:
+    position = (await client("{ feedPosition }"))["feedPosition"]
+    async with client.subscribe(RUN_EVENTS, jobId=job["id"], after=position) as events:
         await client(TRIGGER, id=job["id"])
         first = [await events.next() for _ in range(3)]
     last_id = first[-1]["runEvents"]["eventId"]
@@ -197,7 +199,8 @@ async def test_access_control_over_graphql_and_subscriptions(server, target) -> 
     with pytest.raises(GraphQLError):
         async with dave.subscribe(RUN_EVENTS, jobId=job["id"]) as events:
             await events.next(timeout=5)
-    async with dave.subscribe(RUN_EVENTS) as everything:
+    position = (await dave("{ feedPosition }"))["feedPosition"]
+    async with dave.subscribe(RUN_EVENTS, after=position) as everything:
         await bob(TRIGGER, id=job["id"])
         with pytest.raises(TimeoutError):
             await everything.next(timeout=2)
