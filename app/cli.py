@@ -198,22 +198,41 @@ def create_user(
 def preview(
     cron: str = typer.Argument(..., help='Cron expression, e.g. "30 2 * * *".'),
     tz: str = typer.Option("UTC", "--tz", help="IANA timezone, e.g. Europe/Berlin."),
-    n: int = typer.Option(10, "-n", "--count", help="How many occurrences (1-1000)."),
+    n: str = typer.Option("10", "-n", "--count", help="How many occurrences (1-1000)."),
     start: str = typer.Option(None, "--from", help="Start instant (ISO 8601) [now]."),
     also: list[str] = typer.Option([], "--also", help="Also show times in this zone."),
 ) -> None:
     """Preview the next occurrences of a cron expression, DST-aware."""
-    typer.echo("preview: not yet available", err=True)
-    raise typer.Exit(1)
+    from app.inspector_table import preview_table
+    from app.services.inspector import preview as preview_schedule
+
+    count_text = n.strip()
+    digits = count_text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(count_text) > 12:
+        fail(f"count: {n!r} is not a whole number; use -n 1 to -n 1000")
+    try:
+        result = preview_schedule(cron, tz, int(count_text), start, also)
+    except DtsError as error:
+        fail(str(error))
+    typer.echo(preview_table(result))
 
 
 @cli.command("export-schema")
 def export_schema(
-    output: str = typer.Option("schema.graphql", "-o", "--output", help="File to write."),
+    output: str = typer.Option(
+        "schema.graphql", "-o", "--output", help="File to write ('-': stdout)."
+    ),
 ) -> None:
-    """Write the GraphQL schema (SDL) to schema.graphql."""
-    typer.echo("export-schema: not yet available", err=True)
-    raise typer.Exit(1)
+    """Write the GraphQL schema (SDL) that typed clients are generated from."""
+    from app.graphql.sdl import schema_sdl
+
+    text = schema_sdl()
+    if output == "-":
+        typer.echo(text, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as file:
+        file.write(text)
+    typer.echo(f"wrote {output}", err=True)
 
 
 @cli.command()

@@ -9,38 +9,38 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from app.config import Settings
 from app.context import Services
 from app.db.engine import Database
+from app.domain.errors import DtsError
+from app.graphql.app import graphql_routes
+from app.metrics import Metrics, RequestMetricsMiddleware, metrics_endpoint
+from app.rest.errors import handle_dts_error, handle_http_exception, handle_unexpected
 from app.rest.health import health
+from app.rest.routes import rest_routes
 
 log = logging.getLogger("dts.server")
 
 
 def api_routes() -> list[BaseRoute]:
     """Every route of the API process except the dashboard (mounted last, at /)."""
-    routes: list[BaseRoute] = [Route("/api/health", health, methods=["GET"])]
-    try:
-        from app.rest.routes import rest_routes
-    except ImportError:  # the REST layer is optional while it is being built
-        pass
-    else:
-        routes += rest_routes()
-    try:
-        from app.graphql.app import graphql_routes
-    except ImportError:
-        pass
-    else:
-        routes += graphql_routes()
-    return routes
+    return [
+        Route("/api/health", health, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *graphql_routes(),
+        *rest_routes(),  # ends with the /api catch-all: JSON 404s for unknown API paths
+    ]
 
 
 def create_app(
     settings: Settings, *, db: Database | None = None, embedded_worker: bool = False
 ) -> Starlette:
     """Build the ASGI app. `db` may be given (tests, `dts up` sharing one engine)."""
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -51,6 +51,7 @@ def create_app(
         app.state.settings = settings
         app.state.services = services
         await services.start()
+        metrics.start(services)
         worker_task: asyncio.Task[None] | None = None
         stop_worker = asyncio.Event()
         if embedded_worker:
@@ -64,8 +65,20 @@ def create_app(
             if worker_task is not None:
                 stop_worker.set()
                 await worker_task
+            await metrics.stop()
             await services.close()
             if own_db:
                 await database.dispose()
 
-    return Starlette(routes=api_routes(), lifespan=lifespan)
+    app = Starlette(
+        routes=api_routes(),
+        lifespan=lifespan,
+        middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics)],
+        exception_handlers={
+            DtsError: handle_dts_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.metrics = metrics
+    return app

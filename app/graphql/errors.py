@@ -8,10 +8,12 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from graphql import DocumentNode, StringValueNode, Visitor, visit
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from app.domain.errors import DtsError, RateLimited
+from app.domain.errors import DtsError, RateLimited, ValidationError
+from app.domain.text_input import check_text
 
 log = logging.getLogger("dts.graphql")
 
@@ -40,7 +42,39 @@ def _convert(error: GraphQLError) -> GraphQLError:
     )
 
 
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[str] = []
+
+    def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
+        self.values.append(node.value)
+
+
+def check_storable_text(document: DocumentNode | None, variables: object) -> None:
+    """Refuse NUL characters and lone surrogates anywhere in the operation, up front.
+
+    No database can store them; without this they would fail deep inside a write.
+    """
+    try:
+        check_text(variables or {}, "variables")
+        if document is not None:
+            literals = _StringLiterals()
+            visit(document, literals)
+            for value in literals.values:
+                check_text(value, "query")
+    except ValidationError as error:
+        raise GraphQLError(
+            error.message, extensions={"code": error.code, "field": error.field}
+        ) from None
+
+
 class DtsErrors(SchemaExtension):
+    def on_parse(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        check_storable_text(context.graphql_document, context.variables)
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result

@@ -216,3 +216,15 @@ def test_schema_graphql_is_in_sync_with_the_code(repo_root) -> None:
 
     committed = (repo_root / "schema.graphql").read_text()
     assert committed == schema_sdl(), "schema.graphql is stale: run `dts export-schema`"
+
+
+async def test_unstorable_text_is_refused_with_its_path(server) -> None:
+    client = await sign_up(server, "ada@example.com")
+    bad = http_input("https://example.com/", name="nul\u0000name")
+    with pytest.raises(GraphQLError) as caught:
+        await client(CREATE, input=bad)
+    assert caught.value.code == "validation_error" and caught.value.field == "variables.input.name"
+    body = await client.raw(
+        'mutation { login(email: "a\\u0000@x.io", password: "p") { accessToken } }'
+    )
+    assert body["errors"][0]["extensions"]["field"] == "query"
