@@ -5,6 +5,7 @@ Loops, each an asyncio task:
 - claim: take queued runs up to free capacity; woken by LISTEN on PostgreSQL (a trigger
   or new run starts within milliseconds), polling every `DTS_POLL_INTERVAL` on SQLite;
 - heartbeat: extend our leases each second; learn about cancellations and lost leases;
+  abandon runs whose lease we could not renew in time (database unreachable, partition);
 - maintenance: recover runs whose worker died (expired lease), prune old history.
 """
 
@@ -56,7 +57,10 @@ Clock = Callable[[], datetime]
 class ActiveRun:
     claimed: ClaimedRun
     ctx: ExecutionContext
+    writer: RunLogWriter
+    renewed_at: float  # time.monotonic() when our lease was last set (claim or heartbeat)
     task: asyncio.Task[None] | None = None
+    finished: bool = False  # the executor returned: the result is real, only unrecorded
     lost: bool = False  # our lease is gone: finish quietly, write nothing
     handed_back: bool = False
     redact: Callable[[str], str] = str
@@ -67,6 +71,7 @@ class WorkerStats:
     claimed: int = 0
     completed: int = 0
     fenced: int = 0
+    abandoned: int = 0
     recovered: int = 0
     ticks: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -208,9 +213,10 @@ class WorkerProcess:
             free = self.capacity - len(self.active)
             claimed: list[ClaimedRun] = []
             if free > 0:
+                asked = time.monotonic()  # the lease runs from before we asked, to be safe
                 claimed = await claim_runs(self.db, self.id, free, self.clock(), self.lease)
                 for run in claimed:
-                    self._start(run)
+                    self._start(run, asked)
                 self.stats.claimed += len(claimed)
             if claimed and len(claimed) == free:
                 continue  # there may be more; claim again as soon as capacity frees up
@@ -218,27 +224,97 @@ class WorkerProcess:
                 await asyncio.wait_for(self.wake.wait(), fallback)
 
     async def _heartbeat_loop(self) -> None:
-        while True:
-            ids = list(self.active)
-            owned, cancel = await heartbeat(
-                self.db, self.id, ids, self.clock(), self.lease, self.capacity
-            )
-            for run_id in ids:
-                active = self.active.get(run_id)
-                if active is None:
-                    continue
-                if run_id not in owned and active.task and not active.task.done():
-                    log.warning(
-                        "run %s: lease lost (recovered elsewhere, or job deleted); stopping it",
-                        run_id,
+        """Renew our leases every `heartbeat_every`; give up runs we can no longer renew.
+
+        The database decides who owns a run (every write is fenced on the lease). This loop
+        adds the local half: when renewals keep failing or hang (database down, network
+        partition) until a run's lease is nearly out, another worker may be about to
+        recover it, so we stop it here and write nothing more about it, rather than let it
+        run on unobserved for as long as the outage lasts. A renewal that hangs counts as
+        failed: it is waited for in slices, never trusted to return.
+        """
+        pending: asyncio.Task[tuple[set[int], set[int]]] | None = None
+        sent_ids: list[int] = []
+        sent_at = 0.0
+        failures = 0
+        try:
+            while True:
+                slice_started = time.monotonic()
+                if pending is None:
+                    sent_ids, sent_at = list(self.active), slice_started
+                    pending = asyncio.create_task(
+                        heartbeat(
+                            self.db, self.id, sent_ids, self.clock(), self.lease, self.capacity
+                        )
                     )
-                    active.lost = True
+                await asyncio.wait({pending}, timeout=self.heartbeat_every)
+                if pending.done():
+                    done, pending = pending, None
+                    try:
+                        owned, cancel = done.result()
+                    except Exception as error:
+                        failures += 1
+                        if failures == 1 or failures % 30 == 0:
+                            detail = str(error).splitlines()[0] if str(error) else ""
+                            log.warning(
+                                "heartbeat failed %d time(s) (%s: %s); leases not renewed",
+                                failures,
+                                type(error).__name__,
+                                detail,
+                            )
+                    else:
+                        if failures:
+                            log.warning("heartbeat: renewed again after %d failure(s)", failures)
+                        failures = 0
+                        self._apply_heartbeat(sent_ids, sent_at, owned, cancel)
+                self._abandon_unrenewed()
+                if self._stopping.is_set() and not self.active:
+                    return
+                await asyncio.sleep(
+                    max(0.0, slice_started + self.heartbeat_every - time.monotonic())
+                )
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    def _apply_heartbeat(
+        self, ids: list[int], sent_at: float, owned: set[int], cancel: set[int]
+    ) -> None:
+        for run_id in ids:
+            active = self.active.get(run_id)
+            if active is None:
+                continue
+            if run_id in owned:
+                active.renewed_at = max(active.renewed_at, sent_at)
+                if run_id in cancel:
                     active.ctx.cancelled.set()
-                elif run_id in cancel:
-                    active.ctx.cancelled.set()
-            if self._stopping.is_set() and not self.active:
-                return
-            await asyncio.sleep(self.heartbeat_every)
+            elif not (active.finished or active.lost):
+                log.warning(
+                    "run %s: lease lost (recovered elsewhere, or job deleted); stopping it",
+                    run_id,
+                )
+                active.lost = True
+                active.ctx.cancelled.set()
+
+    def _abandon_unrenewed(self) -> None:
+        """Stop runs still executing whose lease we failed to renew for nearly its length."""
+        limit = self.lease - self.heartbeat_every
+        now = time.monotonic()
+        for run_id, active in self.active.items():
+            if active.finished or active.lost or now - active.renewed_at < limit:
+                continue
+            log.warning(
+                "run %s: lease not renewed for %.1fs (database unreachable?); abandoning it: "
+                "it is stopped here and nothing more is written; the worker that recovers it "
+                "after the lease (%gs) marks it lost and retries it",
+                run_id,
+                now - active.renewed_at,
+                self.lease,
+            )
+            self.stats.abandoned += 1
+            active.lost = True
+            active.writer.fenced = True  # drop buffered lines: the run is no longer ours
+            active.ctx.cancelled.set()
 
     async def _maintenance_loop(self) -> None:
         every = max(1.0, min(10.0, self.lease / 3))
@@ -286,7 +362,7 @@ class WorkerProcess:
 
     # --- execution ------------------------------------------------------------------------
 
-    def _start(self, run: ClaimedRun) -> None:
+    def _start(self, run: ClaimedRun, renewed_at: float) -> None:
         redact = self._redactor(run)
         writer = RunLogWriter(
             self.db,
@@ -305,7 +381,7 @@ class WorkerProcess:
             job_id=run.job_id,
             job_name=run.job_name,
         )
-        active = ActiveRun(run, ctx, redact=redact)
+        active = ActiveRun(run, ctx, writer, renewed_at, redact=redact)
         self.active[run.id] = active
         active.task = asyncio.create_task(self._execute(active, writer), name=f"run-{run.id}")
 
@@ -313,11 +389,16 @@ class WorkerProcess:
         run, ctx = active.claimed, active.ctx
         try:
             result = await self._run_executor(run, ctx)
+            # A result that came before we knew the lease was gone is real: it is offered to
+            # the database below, which records it or refuses it (fencing). A result that
+            # came after is the stop we caused: it is not recorded at all.
+            active.finished = True
+            stopped_for_lost_lease = active.lost
             await writer.close()
             if active.handed_back:
                 await release_run(self.db, self.id, run, self.clock())
                 return
-            if active.lost:
+            if stopped_for_lost_lease:
                 self.stats.fenced += 1
                 log.warning(
                     "run %s: finished after losing its lease; outcome %s not recorded",
@@ -343,6 +424,12 @@ class WorkerProcess:
                     await asyncio.sleep(min(0.2 * 2**attempt, 5))
             else:
                 ok = False
+                log.error(
+                    "run %s: outcome %s dropped: the database did not answer; the lease will "
+                    "expire and the run will be recovered (marked lost) and retried",
+                    run.id,
+                    result.outcome,
+                )
             self.stats.completed += ok
             self.stats.fenced += not ok
         finally:

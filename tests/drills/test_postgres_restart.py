@@ -1,0 +1,175 @@
+"""Drill 2: restart PostgreSQL while two workers and an API process are busy.
+
+Three HTTP jobs fire every second and a manual trigger arrives every 0.2 s, against a
+real HTTP server on loopback. Mid-stream we restart the PostgreSQL cluster. Nobody is
+restarted by hand: the workers and the API reconnect by themselves, LISTEN is
+re-established, every occurrence of the window has exactly one first attempt, nothing is
+left queued or running, and the target never sees the same attempt twice.
+
+This restarts the whole local cluster, so it disturbs anything else using it at that
+moment; it is the only test that does, and it keeps the restart short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.db.engine import Database
+from tests.conftest import PG_ADMIN_URL
+from tests.drills.conftest import WorkerProc, runs_of, tally, wait_for
+from tests.factories import add_user, http_job, services
+from tests.live import LiveServer, dts_env
+
+pytestmark = pytest.mark.drill
+
+EVERY_SECOND = "* * * * * *"
+RARELY = "0 0 1 1 *"
+LEASE = "5"
+
+
+def restart_command() -> list[str] | None:
+    if urlsplit(PG_ADMIN_URL.replace("+asyncpg", "")).hostname not in ("127.0.0.1", "localhost"):
+        return None
+    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
+        return None
+    versions = sorted(os.listdir("/etc/postgresql"))
+    if not versions or os.geteuid() != 0:
+        return None
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"]
+
+
+async def listeners(db: Database) -> int:
+    """Raw asyncpg connections to our database: the LISTEN connections (the pools are
+    named `dts` via application_name; LISTEN connections carry none)."""
+    async with db.session() as session:
+        count = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND application_name = ''"
+            )
+        )
+        return int(count or 0)
+
+
+async def test_postgres_restart_loses_nothing(pg, postgres_url, pg_settings, target) -> None:
+    command = restart_command()
+    if command is None:
+        pytest.skip("needs a local PostgreSQL cluster that pg_ctlcluster can restart (root)")
+    admin = await add_user(pg, "drill@example.com")
+    jobs, runs = services(pg, pg_settings, lambda: datetime.now(UTC))
+    ok = {"method": "GET", "url": target.url("/ok")}
+    retry = {"maxAttempts": 3, "initialDelay": 0.2}
+    cron_jobs = [
+        await jobs.create_job(admin, http_job(f"tick-{i}", EVERY_SECOND, http=ok, retry=retry))
+        for i in range(3)
+    ]
+    manual = await jobs.create_job(admin, http_job("manual", RARELY, http=ok, retry=retry))
+    first_due = {job.id: job.next_run_at for job in cron_jobs}
+
+    workers = [WorkerProc(postgres_url, lease=float(LEASE)) for _ in range(2)]
+    api = LiveServer("api", dts_env(postgres_url, DTS_LEASE_SECONDS=LEASE))
+    triggered: list[tuple[int, datetime]] = []
+    trigger_errors = 0
+    stop_triggers = asyncio.Event()
+
+    async def trigger_stream() -> None:
+        nonlocal trigger_errors
+        while not stop_triggers.is_set():
+            try:
+                run = await runs.trigger_job(admin, manual.id)
+                triggered.append((manual.id, run.scheduled_for))
+            except Exception:
+                trigger_errors += 1  # the database is restarting: the caller sees an error
+            await asyncio.sleep(0.2)
+
+    try:
+        for worker in workers:
+            await worker.worker_id(pg)
+        await asyncio.to_thread(api.wait_healthy, 60)
+
+        async def all_listening() -> int | None:
+            count = await listeners(pg)
+            return count if count == len(workers) + 1 else None
+
+        before = await wait_for(all_listening, timeout=20)
+
+        stream = asyncio.create_task(trigger_stream())
+        await asyncio.sleep(3)
+        started = time.monotonic()
+        restart = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out, _ = await asyncio.wait_for(restart.communicate(), 60)
+        assert restart.returncode == 0, out.decode()
+        restart_took = time.monotonic() - started
+
+        async def api_healthy() -> bool:
+            try:
+                async with httpx.AsyncClient() as client:
+                    response = await client.get(api.url + "/api/health", timeout=2)
+                    return response.status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_for(api_healthy, timeout=30)
+        after = await wait_for(all_listening, timeout=30)
+        reconnected = time.monotonic() - started
+        await asyncio.sleep(4)
+        stop_triggers.set()
+        await stream
+        window_end = datetime.now(UTC)
+
+        expected: list[tuple[int, datetime]] = list(triggered)
+        for job_id, first in first_due.items():
+            assert first is not None
+            at = first
+            while at <= window_end:
+                expected.append((job_id, at))
+                at += timedelta(seconds=1)
+        all_ids = [*first_due, manual.id]
+
+        async def settled() -> bool:
+            history = await runs_of(pg, all_ids)
+            present = {(r.job_id, r.scheduled_for) for r in history}
+            return set(expected) <= present and all(
+                r.status not in ("queued", "running")
+                for r in history
+                if r.scheduled_for <= window_end
+            )
+
+        await wait_for(settled, timeout=60, interval=0.25)
+    finally:
+        stop_triggers.set()
+        api_output = api.stop()
+        outputs = [worker.stop() for worker in workers]
+
+    history = [r for r in await runs_of(pg, all_ids) if r.scheduled_for <= window_end]
+    deliveries = Counter(
+        (seen.headers.get("idempotency-key"), seen.headers.get("x-dts-attempt"))
+        for seen in target.requests
+    )
+    result = tally("2 postgres restart", history, expected)
+    result.notes["executed twice"] = sum(n > 1 for n in deliveries.values())
+    result.notes["restart took"] = f"{restart_took:.1f}s"
+    result.notes["API healthy and LISTEN back after"] = f"{reconnected:.1f}s"
+    result.notes["listeners before/after"] = f"{before}/{after}"
+    result.notes["trigger calls refused during restart"] = trigger_errors
+    reconnect_lines = sum(
+        "LISTEN connection lost" in out or "LISTEN connection failed" in out
+        for out in [*outputs, api_output]
+    )
+    result.notes["processes that logged a LISTEN reconnect"] = reconnect_lines
+    result.check()
+    assert result.notes["executed twice"] == 0
+    assert result.failed == 0 and result.completed == result.expected
