@@ -102,6 +102,9 @@ def up(
     settings = settings_or_exit()
     configure_logging(settings)
     _prepare(settings, migrate)
+    from worker.main import make_non_dumpable
+
+    make_non_dumpable()  # this process runs script jobs too
     _serve(settings, host, port, embedded_worker=True)
 
 

@@ -56,6 +56,7 @@ class Outcome:
     output: str | None = None
     retryable: bool = False
     retry_after: float | None = None
+    log_truncated: bool = False
 
 
 async def claim_runs(
@@ -209,6 +210,7 @@ async def complete_run(
                 error=outcome.error,
                 output=outcome.output,
                 lease_expires_at=None,
+                log_truncated=Run.log_truncated | outcome.log_truncated,
             )
             .returning(Run.id, Run.started_at)
         )

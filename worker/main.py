@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -414,6 +416,7 @@ class WorkerProcess:
                 output=active.redact(result.output) if result.output else None,
                 retryable=result.retryable,
                 retry_after=result.retry_after,
+                log_truncated=result.output_truncated,
             )
             for attempt in range(10):
                 try:
@@ -481,8 +484,29 @@ class WorkerProcess:
             )
 
 
+PR_SET_DUMPABLE = 4
+
+
+def make_non_dumpable() -> bool:
+    """Keep scripts from reading this process's secrets through /proc.
+
+    Script jobs run as the worker's OS user, and a process of the same user may read
+    another's /proc/<pid>/environ and memory — the database URL and secret key among them.
+    A non-dumpable process's /proc files belong to root. Children are dumpable again after
+    exec, so scripts are unaffected. Returns whether it took effect (Linux only).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 async def run_worker(settings: Settings) -> None:
     """`dts worker`: run until SIGTERM/SIGINT, then drain gracefully and exit 0."""
+    make_non_dumpable()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -65,6 +65,7 @@ async def test_full_caps_truncate_and_nothing_else_breaks(db, worker_settings) -
     wide_log = await log_lines(db, widened.id)
     assert widened.status == "succeeded" and widened.exit_code == 0, widened.error
     assert any(line.startswith("output truncated after 2002 bytes") for line in wide_log)
+    assert widened.log_truncated  # the byte cap marks the run too, not only the line cap
     assert sum(line.startswith(("0" * 10, "1" * 10)) for line in wide_log) == 2
     assert not any(line.startswith("2" * 10) for line in wide_log)
 

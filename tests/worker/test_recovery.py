@@ -113,3 +113,22 @@ async def test_shutdown_grace_exceeded_hands_the_run_back(db, worker_settings) -
         await wait_for(started, timeout=10)
     [again] = await job_runs(db, job.id)
     assert again.id == run.id and again.status == "queued" and again.worker_id is None
+
+
+def test_worker_process_is_not_dumpable_but_its_scripts_are() -> None:
+    """Scripts run as the worker's user; they must not read its secrets via /proc."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ctypes, subprocess\n"
+        "from worker.main import make_non_dumpable\n"
+        "assert make_non_dumpable()\n"
+        "libc = ctypes.CDLL(None)\n"
+        "print(libc.prctl(3, 0, 0, 0, 0))\n"  # PR_GET_DUMPABLE
+        "print(subprocess.run(['python3', '-c', 'import ctypes; "
+        "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))'], capture_output=True, text=True).stdout)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "1"]

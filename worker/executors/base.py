@@ -46,6 +46,7 @@ class ExecutionResult:
     output: str | None = None
     retryable: bool = False
     retry_after: float | None = None
+    output_truncated: bool = False  # the output cap cut the log (the marker line was logged)
 
     @property
     def succeeded(self) -> bool:

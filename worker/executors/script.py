@@ -163,6 +163,18 @@ class ScriptExecutor:
         code = process.returncode
         duration = elapsed()
         summary = output.summary()
+        result = await self._result(ctx, stopped_by, code, duration, summary)
+        result.output_truncated = output.truncated
+        return result
+
+    async def _result(
+        self,
+        ctx: ExecutionContext,
+        stopped_by: str | None,
+        code: int | None,
+        duration: float,
+        summary: str | None,
+    ) -> ExecutionResult:
         if stopped_by == "cancel":
             return ExecutionResult(
                 "cancelled", duration, exit_code=code, error="cancelled", output=summary
