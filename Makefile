@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PORT   ?= 4000
 
-.PHONY: run test lint typecheck pytest install web schema client bench clean
+.PHONY: run test lint typecheck pytest install web webtest schema client bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-web:
-	@if [ -f web/package.json ]; then $(MAKE) -C web build; fi
+# The dashboard: npm ci only when node_modules is missing or package-lock.json changed.
+WEB_STAMP := web/node_modules/.installed
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+	cd web && npm run build
+
+webtest: $(WEB_STAMP)
+	cd web && npm test
 
 run: install web
 	DTS_PORT=$(PORT) $(BIN)/dts up
@@ -31,10 +40,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install web
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck webtest pytest
 
 schema: install
 	$(BIN)/dts export-schema

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,8 +23,11 @@ from app.metrics import Metrics, RequestMetricsMiddleware, metrics_endpoint
 from app.rest.errors import handle_dts_error, handle_http_exception, handle_unexpected
 from app.rest.health import health
 from app.rest.routes import rest_routes
+from app.web import dashboard_routes
 
 log = logging.getLogger("dts.server")
+
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def api_routes() -> list[BaseRoute]:
@@ -71,7 +75,8 @@ def create_app(
                 await database.dispose()
 
     app = Starlette(
-        routes=api_routes(),
+        # The dashboard last: its fallback answers any GET no API route took.
+        routes=[*api_routes(), *dashboard_routes(settings.web_dist or WEB_DIST)],
         lifespan=lifespan,
         middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics)],
         exception_handlers={

@@ -103,6 +103,10 @@ class Query:
         user = await info.context.loaders.user.load(principal.user_id)
         return User.of(user) if user else None
 
+    @strawberry.field(description="Whether anyone may register (DTS_ALLOW_SIGNUP).")
+    def signup_open(self, info: Info[Context, None]) -> bool:
+        return info.context.services.settings.allow_signup
+
     @strawberry.field(
         description="The change feed's current position. Read it with your data, then "
         "subscribe with afterEventId set to it: no change in between is missed."

@@ -1,0 +1,538 @@
+// Every GraphQL operation the dashboard sends. GraphQL Code Generator reads this file and
+// writes typed documents to src/gql/ (see codegen.ts): results and variables are typed
+// from ../schema.graphql, so a schema change that breaks the dashboard fails `npm run build`.
+import { graphql } from "../gql";
+
+export const SignupOpenQuery = graphql(`
+  query SignupOpen {
+    signupOpen
+  }
+`);
+
+export const MeQuery = graphql(`
+  query Me {
+    me {
+      id
+      email
+      role
+      disabled
+    }
+  }
+`);
+
+export const AuthFields = graphql(`
+  fragment AuthFields on AuthPayload {
+    accessToken
+    refreshToken
+    expiresIn
+    user {
+      id
+      email
+      role
+    }
+  }
+`);
+
+export const LoginMutation = graphql(`
+  mutation Login($email: String!, $password: String!) {
+    login(email: $email, password: $password) {
+      ...AuthFields
+    }
+  }
+`);
+
+export const RegisterMutation = graphql(`
+  mutation Register($email: String!, $password: String!) {
+    register(email: $email, password: $password) {
+      ...AuthFields
+    }
+  }
+`);
+
+export const RefreshMutation = graphql(`
+  mutation Refresh($refreshToken: String!) {
+    refreshToken(refreshToken: $refreshToken) {
+      ...AuthFields
+    }
+  }
+`);
+
+export const LogoutMutation = graphql(`
+  mutation Logout($refreshToken: String!) {
+    logout(refreshToken: $refreshToken)
+  }
+`);
+
+export const RequestResetMutation = graphql(`
+  mutation RequestReset($email: String!) {
+    requestPasswordReset(email: $email)
+  }
+`);
+
+export const ResetPasswordMutation = graphql(`
+  mutation ResetPassword($token: String!, $password: String!) {
+    resetPassword(token: $token, password: $password)
+  }
+`);
+
+export const ChangePasswordMutation = graphql(`
+  mutation ChangePassword($oldPassword: String!, $newPassword: String!) {
+    changePassword(oldPassword: $oldPassword, newPassword: $newPassword) {
+      ...AuthFields
+    }
+  }
+`);
+
+export const JobRowFields = graphql(`
+  fragment JobRowFields on Job {
+    id
+    name
+    type
+    timezone
+    paused
+    nextRunAt
+    schedule {
+      kind
+      cron
+      description
+    }
+    owner {
+      id
+      email
+    }
+    lastRun {
+      id
+      status
+      startedAt
+      finishedAt
+    }
+    stats {
+      total
+      active
+      successRate
+      recent {
+        status
+        durationSeconds
+      }
+    }
+  }
+`);
+
+export const JobsQuery = graphql(`
+  query Jobs($first: Int!, $after: String, $filter: JobFilterInput) {
+    feedPosition
+    jobs(first: $first, after: $after, filter: $filter) {
+      edges {
+        cursor
+        node {
+          ...JobRowFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const JobEventsSubscription = graphql(`
+  subscription JobEvents($afterEventId: ID) {
+    jobEvents(afterEventId: $afterEventId) {
+      eventId
+      kind
+      jobId
+      runId
+      status
+    }
+  }
+`);
+
+export const OccurrenceFields = graphql(`
+  fragment OccurrenceFields on Occurrence {
+    utc
+    local
+    timezone
+    abbreviation
+    note
+    dstShifted
+    zones {
+      timezone
+      local
+    }
+  }
+`);
+
+export const PreviewScheduleQuery = graphql(`
+  query PreviewSchedule(
+    $cron: String!
+    $timezone: String!
+    $count: Int!
+    $from: DateTime
+    $zones: [String!]
+  ) {
+    previewSchedule(cron: $cron, timezone: $timezone, count: $count, from: $from, zones: $zones) {
+      description
+      timezone
+      occurrences {
+        ...OccurrenceFields
+      }
+    }
+  }
+`);
+
+export const JobEditFields = graphql(`
+  fragment JobEditFields on Job {
+    id
+    name
+    description
+    type
+    timezone
+    paused
+    timeoutSeconds
+    concurrency
+    misfire
+    misfireLimit
+    startingDeadlineSeconds
+    version
+    schedule {
+      kind
+      cron
+      timezone
+      everySeconds
+      at
+      description
+    }
+    http {
+      method
+      url
+      headers {
+        name
+        value
+        secret
+      }
+      body
+      bodyIsJson
+    }
+    script {
+      command
+      args
+      cwd
+      env {
+        name
+        value
+      }
+    }
+    retry {
+      maxAttempts
+      initialDelay
+      maxDelay
+      multiplier
+    }
+  }
+`);
+
+export const JobForEditQuery = graphql(`
+  query JobForEdit($id: ID!) {
+    job(id: $id) {
+      ...JobEditFields
+    }
+  }
+`);
+
+export const RunRowFields = graphql(`
+  fragment RunRowFields on Run {
+    id
+    status
+    trigger
+    attempt
+    scheduledFor
+    queuedAt
+    startedAt
+    finishedAt
+    durationMs
+    httpStatus
+    exitCode
+    error
+  }
+`);
+
+export const JobDetailQuery = graphql(`
+  query JobDetail(
+    $id: ID!
+    $zones: [String!]
+    $first: Int!
+    $after: String
+    $status: [RunStatus!]
+  ) {
+    feedPosition
+    job(id: $id) {
+      ...JobEditFields
+      nextRunAt
+      owner {
+        id
+        email
+      }
+      createdAt
+      updatedAt
+      nextRuns(count: 5, zones: $zones) {
+        ...OccurrenceFields
+      }
+      stats {
+        total
+        succeeded
+        failed
+        active
+        successRate
+        recent {
+          status
+          durationSeconds
+        }
+      }
+      runs(first: $first, after: $after, status: $status) {
+        edges {
+          cursor
+          node {
+            ...RunRowFields
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const RunEventsSubscription = graphql(`
+  subscription RunEvents($jobId: ID, $afterEventId: ID) {
+    runEvents(jobId: $jobId, afterEventId: $afterEventId) {
+      eventId
+      kind
+      jobId
+      runId
+      status
+    }
+  }
+`);
+
+export const RunDetailQuery = graphql(`
+  query RunDetail($id: ID!) {
+    run(id: $id) {
+      ...RunRowFields
+      jobId
+      runAfter
+      workerId
+      output
+      logLines
+      logTruncated
+      cancelRequested
+      startLagMs
+      rootRunId
+      job {
+        id
+        name
+        type
+        timezone
+      }
+      attempts {
+        ...RunRowFields
+      }
+    }
+  }
+`);
+
+export const RunLogSubscription = graphql(`
+  subscription RunLog($runId: ID!, $afterSeq: Int!) {
+    runLog(runId: $runId, afterSeq: $afterSeq) {
+      seq
+      ts
+      stream
+      text
+    }
+  }
+`);
+
+export const CreateJobMutation = graphql(`
+  mutation CreateJob($input: JobInput!) {
+    createJob(input: $input) {
+      id
+    }
+  }
+`);
+
+export const UpdateJobMutation = graphql(`
+  mutation UpdateJob($id: ID!, $input: JobInput!) {
+    updateJob(id: $id, input: $input) {
+      id
+      version
+    }
+  }
+`);
+
+export const DeleteJobMutation = graphql(`
+  mutation DeleteJob($id: ID!) {
+    deleteJob(id: $id)
+  }
+`);
+
+export const PauseJobMutation = graphql(`
+  mutation PauseJob($id: ID!) {
+    pauseJob(id: $id) {
+      id
+      paused
+      nextRunAt
+    }
+  }
+`);
+
+export const ResumeJobMutation = graphql(`
+  mutation ResumeJob($id: ID!, $catchUp: Boolean!) {
+    resumeJob(id: $id, catchUp: $catchUp) {
+      id
+      paused
+      nextRunAt
+    }
+  }
+`);
+
+export const TriggerJobMutation = graphql(`
+  mutation TriggerJob($id: ID!) {
+    triggerJob(id: $id) {
+      id
+      status
+    }
+  }
+`);
+
+export const CancelRunMutation = graphql(`
+  mutation CancelRun($id: ID!) {
+    cancelRun(id: $id) {
+      id
+      status
+      cancelRequested
+    }
+  }
+`);
+
+export const RetryRunMutation = graphql(`
+  mutation RetryRun($id: ID!) {
+    retryRun(id: $id) {
+      id
+      status
+    }
+  }
+`);
+
+export const WorkersQuery = graphql(`
+  query Workers {
+    workers {
+      id
+      host
+      pid
+      version
+      startedAt
+      lastHeartbeatAt
+      stoppedAt
+      running
+      capacity
+      alive
+    }
+  }
+`);
+
+export const UsersQuery = graphql(`
+  query Users {
+    users {
+      id
+      email
+      role
+      disabled
+      createdAt
+      lastLoginAt
+    }
+  }
+`);
+
+export const SetUserRoleMutation = graphql(`
+  mutation SetUserRole($userId: ID!, $role: Role!) {
+    setUserRole(userId: $userId, role: $role) {
+      id
+      role
+    }
+  }
+`);
+
+export const SetUserDisabledMutation = graphql(`
+  mutation SetUserDisabled($userId: ID!, $disabled: Boolean!) {
+    setUserDisabled(userId: $userId, disabled: $disabled) {
+      id
+      disabled
+    }
+  }
+`);
+
+export const CreateUserMutation = graphql(`
+  mutation CreateUser($email: String!, $password: String!, $role: Role!) {
+    createUser(email: $email, password: $password, role: $role) {
+      id
+      email
+      role
+    }
+  }
+`);
+
+export const ApiTokensQuery = graphql(`
+  query ApiTokens($allUsers: Boolean!) {
+    apiTokens(allUsers: $allUsers) {
+      id
+      name
+      prefix
+      scope
+      userId
+      createdAt
+      expiresAt
+      lastUsedAt
+      revokedAt
+    }
+  }
+`);
+
+export const CreateApiTokenMutation = graphql(`
+  mutation CreateApiToken($name: String!, $scope: TokenScope!) {
+    createApiToken(name: $name, scope: $scope) {
+      token
+      apiToken {
+        id
+        name
+        prefix
+        scope
+      }
+    }
+  }
+`);
+
+export const RevokeApiTokenMutation = graphql(`
+  mutation RevokeApiToken($id: ID!) {
+    revokeApiToken(id: $id) {
+      id
+      revokedAt
+    }
+  }
+`);
+
+export const AuditLogQuery = graphql(`
+  query AuditLog($first: Int!, $before: ID) {
+    auditLog(first: $first, before: $before) {
+      id
+      actorEmail
+      action
+      targetType
+      targetId
+      detail
+      ip
+      createdAt
+    }
+  }
+`);

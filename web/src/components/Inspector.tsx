@@ -1,0 +1,158 @@
+// The schedule inspector: the next occurrences side by side in the job's zone, UTC and the
+// viewer's zone, with the times DST moved or doubled highlighted and explained.
+import { useMemo } from "react";
+import { useQuery } from "urql";
+import { PreviewScheduleQuery } from "../api/operations";
+import type { OccurrenceFieldsFragment } from "../gql/graphql";
+import { allTimezones, offsetOf, wallClock, zoneAbbreviation } from "../lib/format";
+import { useDebounced } from "../lib/hooks";
+import type { PreviewAnswer } from "../lib/schedule";
+import { AlertIcon } from "./icons";
+
+/** Ask the server for a preview of what the user is typing, 300 ms after they stop. */
+export function useSchedulePreview(
+  cron: string,
+  timezone: string,
+  count: number,
+  from: string | null,
+  viewer: string,
+): PreviewAnswer {
+  const wanted = useDebounced({ cron: cron.trim(), timezone, count, from }, 300);
+  const [result] = useQuery({
+    query: PreviewScheduleQuery,
+    variables: {
+      cron: wanted.cron,
+      timezone: wanted.timezone,
+      count: wanted.count,
+      from: wanted.from,
+      zones: [viewer],
+    },
+    pause: !wanted.cron || !wanted.timezone,
+    requestPolicy: "cache-and-network",
+  });
+  const variables = result.operation?.variables as { cron?: string; timezone?: string } | undefined;
+  return {
+    fetching: result.fetching,
+    forCron: variables?.cron ?? "",
+    forTimezone: variables?.timezone ?? "",
+    data: result.data?.previewSchedule ?? null,
+    error: result.error,
+  };
+}
+
+export function TimezoneSelect({
+  id,
+  value,
+  onChange,
+  viewer,
+  invalid,
+  describedBy,
+}: {
+  id?: string;
+  value: string;
+  onChange: (zone: string) => void;
+  viewer: string;
+  invalid?: boolean;
+  describedBy?: string;
+}) {
+  const groups = useMemo(() => {
+    const byRegion = new Map<string, string[]>();
+    for (const zone of allTimezones()) {
+      const region = zone.includes("/") ? (zone.split("/")[0] as string) : "Other";
+      byRegion.set(region, [...(byRegion.get(region) ?? []), zone]);
+    }
+    return [...byRegion.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, []);
+  const known = groups.some(([, zones]) => zones.includes(value));
+  return (
+    <select
+      id={id}
+      className="select"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      aria-invalid={invalid}
+      aria-describedby={describedBy}
+    >
+      <optgroup label="Suggested">
+        <option value="UTC">UTC</option>
+        {viewer !== "UTC" ? <option value={viewer}>{viewer} (yours)</option> : null}
+        {!known && value !== "UTC" && value !== viewer ? <option value={value}>{value}</option> : null}
+      </optgroup>
+      {groups.map(([region, zones]) => (
+        <optgroup key={region} label={region}>
+          {zones
+            .filter((z) => z !== "UTC" && z !== viewer)
+            .map((zone) => (
+              <option key={zone} value={zone}>
+                {zone.replace(/_/g, " ")}
+              </option>
+            ))}
+        </optgroup>
+      ))}
+    </select>
+  );
+}
+
+function ZoneCell({ local, zone, abbreviation }: { local: string; zone: string; abbreviation?: string }) {
+  return (
+    <span className="occ-when" title={`${local} (${zone})`}>
+      {wallClock(local)}
+      <span className="occ-zone">{abbreviation ?? `UTC${offsetOf(local)}`}</span>
+    </span>
+  );
+}
+
+export function OccurrenceTable({
+  occurrences,
+  timezone,
+  viewer,
+}: {
+  occurrences: readonly OccurrenceFieldsFragment[];
+  timezone: string;
+  viewer: string;
+}) {
+  return (
+    <div className="table-wrap">
+      <table className="table stacked" aria-label="Upcoming runs">
+        <thead>
+          <tr>
+            <th className="hide-sm">#</th>
+            <th>Job time · {timezone}</th>
+            <th>UTC</th>
+            <th>Your time · {viewer}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {occurrences.map((occurrence, index) => {
+            const mine = occurrence.zones.find((z) => z.timezone === viewer);
+            const highlighted = Boolean(occurrence.note) || occurrence.dstShifted;
+            return (
+              <tr key={occurrence.utc} className={highlighted ? "dst" : undefined} data-dst={highlighted ? "true" : undefined}>
+                <td className="muted hide-sm">{index + 1}</td>
+                <td className="wide" data-label={`Job time · ${timezone}`}>
+                  <ZoneCell local={occurrence.local} zone={occurrence.timezone} abbreviation={occurrence.abbreviation} />
+                  {occurrence.note ? (
+                    <div className="dst-note" data-testid="dst-note">
+                      <AlertIcon size={14} style={{ flex: "none", marginTop: 2 }} />
+                      <span>{occurrence.note}</span>
+                    </div>
+                  ) : null}
+                </td>
+                <td data-label="UTC">
+                  <ZoneCell local={occurrence.utc} zone="UTC" abbreviation="UTC" />
+                </td>
+                <td data-label={`Your time · ${viewer}`}>
+                  {mine ? (
+                    <ZoneCell local={mine.local} zone={viewer} abbreviation={zoneAbbreviation(occurrence.utc, viewer)} />
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
