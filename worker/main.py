@@ -31,6 +31,7 @@ from app.db.engine import Database
 from app.db.types import utcnow
 from app.domain.job_spec import MASK, HttpSpec, ScriptSpec
 from app.services.jobs import reveal_spec
+from app.services import throttle
 from app.services.secrets import SecretBox
 from worker.claims import (
     ClaimedRun,
@@ -326,6 +327,7 @@ class WorkerProcess:
             if time.monotonic() - last_prune > 3600:
                 cutoff = self.clock() - timedelta(days=self.settings.retention_days)
                 removed = await prune_history(self.db, cutoff)
+                removed += await throttle.prune(self.db, now=self.clock())
                 if removed:
                     log.info("retention: pruned %d old row(s)", removed)
                 last_prune = time.monotonic()
