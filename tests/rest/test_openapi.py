@@ -58,9 +58,8 @@ CHECKS = [
 
 
 @pytest.mark.slow
-async def test_fuzzing_gets_no_server_errors(users: dict[str, Client], engine_name: str) -> None:
-    if engine_name != "sqlite":
-        pytest.skip("fuzzed once, on SQLite: the routes are the same on both engines")
+async def test_fuzzing_gets_no_server_errors(users: dict[str, Client]) -> None:
+    # Both engines: what one stores happily the other may refuse (NUL bytes on PostgreSQL).
     admin = users["admin"]
     job = (await admin.post("/api/jobs", json=http_job())).json()
     run = (await admin.post(f"/api/jobs/{job['id']}/trigger")).json()
