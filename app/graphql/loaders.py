@@ -4,9 +4,10 @@ of queries, whatever the page size."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
 from app.db.models import Job, Run, User
@@ -17,12 +18,17 @@ if TYPE_CHECKING:
 RECENT = 20
 
 
+@dataclass(frozen=True)
+class JobRunStats:
+    counts: dict[str, int]
+    recent: list[tuple[str, float | None]]  # (status, duration seconds), oldest first
+
+
 class Loaders:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.last_run = DataLoader(self._last_runs, cache=True)
-        self.recent_statuses = DataLoader(self._recent_statuses, cache=True)
-        self.counts = DataLoader(self._counts, cache=True)
+        self.stats = DataLoader(self._stats, cache=True)
         self.user = DataLoader(self._users, cache=True)
         self.job = DataLoader(self._jobs, cache=True)
 
@@ -30,48 +36,41 @@ class Loaders:
         found = await self.services.jobs.last_runs(job_ids)
         return [found.get(job_id) for job_id in job_ids]
 
-    async def _counts(self, job_ids: Sequence[int]) -> list[dict[str, int]]:
-        found = await self.services.runs.counts_by_job(job_ids)
-        return [found.get(job_id, {}) for job_id in job_ids]
+    async def _stats(self, job_ids: Sequence[int]) -> list[JobRunStats]:
+        """Run counts by status and the last RECENT finished runs, per job, in one session.
 
-    async def _recent_statuses(
-        self, job_ids: Sequence[int]
-    ) -> list[list[tuple[str, float | None]]]:
-        """The last runs' (status, duration in seconds) per job, oldest first.
-
-        Two index-driven queries for any number of jobs: a correlated subquery finds each
-        job's RECENT-th newest run id on the (job_id, id) index, then one read of those
-        ranges.
+        Counts: one GROUP BY. Recent runs: a correlated subquery finds each job's
+        RECENT-th newest run id on the (job_id, id) index, and one statement reads the runs
+        above it — index-driven, however long a job's history.
         """
-        nth_newest = (
-            select(Run.id)
-            .where(Run.job_id == Job.id)
-            .order_by(Run.id.desc())
+        older = Run.__table__.alias("older")
+        floor = (
+            select(older.c.id)
+            .where(older.c.job_id == Run.job_id)
+            .order_by(older.c.id.desc())
             .limit(1)
             .offset(RECENT - 1)
             .scalar_subquery()
         )
-        out: dict[int, list[tuple[str, float | None]]] = {}
+        counts: dict[int, dict[str, int]] = {}
+        recent: dict[int, list[tuple[str, float | None]]] = {}
         async with self.services.db.session() as session:
-            floors = {
-                job_id: floor or 0
-                for job_id, floor in await session.execute(
-                    select(Job.id, nth_newest).where(Job.id.in_(job_ids))
-                )
-            }
-            if floors:
-                ranges = [and_(Run.job_id == job, Run.id >= floor) for job, floor in floors.items()]
-                rows = await session.execute(
-                    select(Run.job_id, Run.id, Run.status, Run.started_at, Run.finished_at)
-                    .where(or_(*ranges))
-                    .order_by(Run.job_id, Run.id)
-                )
-                for job_id, _run_id, status, started, finished in rows:
-                    if finished is None:
-                        continue
+            for job_id, status, count in await session.execute(
+                select(Run.job_id, Run.status, func.count())
+                .where(Run.job_id.in_(job_ids))
+                .group_by(Run.job_id, Run.status)
+            ):
+                counts.setdefault(job_id, {})[status] = count
+            rows = await session.execute(
+                select(Run.job_id, Run.status, Run.started_at, Run.finished_at)
+                .where(Run.job_id.in_(job_ids), Run.id >= func.coalesce(floor, 0))
+                .order_by(Run.job_id, Run.id)
+            )
+            for job_id, status, started, finished in rows:
+                if finished is not None:
                     seconds = (finished - started).total_seconds() if started else None
-                    out.setdefault(job_id, []).append((status, seconds))
-        return [out.get(job_id, []) for job_id in job_ids]
+                    recent.setdefault(job_id, []).append((status, seconds))
+        return [JobRunStats(counts.get(j, {}), recent.get(j, [])) for j in job_ids]
 
     async def _users(self, ids: Sequence[int]) -> list[User | None]:
         async with self.services.db.session() as session:

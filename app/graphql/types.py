@@ -361,8 +361,8 @@ class Job:
 
     @strawberry.field
     async def stats(self, info: Info[Context, None]) -> JobStats:
-        counts = await info.context.loaders.counts.load(self._model.id)
-        recent = await info.context.loaders.recent_statuses.load(self._model.id)
+        found = await info.context.loaders.stats.load(self._model.id)
+        counts, recent = found.counts, found.recent
         succeeded = counts.get("succeeded", 0)
         failed = sum(counts.get(s, 0) for s in FAILED)
         return JobStats(

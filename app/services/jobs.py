@@ -412,15 +412,10 @@ class JobService:
         """The latest run of each job, in one query (the job list's DataLoader uses it)."""
         if not job_ids:
             return {}
-        # A correlated max() per job walks the (job_id, id) index: O(jobs · log runs).
+        # A correlated max() per job walks the (job_id, id) index: O(jobs · log runs),
+        # inside one statement (one round trip).
         newest_id = select(func.max(Run.id)).where(Run.job_id == Job.id).scalar_subquery()
+        newest = select(newest_id).where(Job.id.in_(job_ids)).scalar_subquery()
         async with self.db.session() as session:
-            ids = [
-                run_id
-                for run_id in await session.scalars(select(newest_id).where(Job.id.in_(job_ids)))
-                if run_id is not None
-            ]
-            if not ids:
-                return {}
-            runs = await session.scalars(select(Run).where(Run.id.in_(ids)))
+            runs = await session.scalars(select(Run).where(Run.id.in_(newest)))
             return {run.job_id: run for run in runs}
