@@ -1,0 +1,1 @@
+"""Reference programs the benchmarks measure dts against (raw HTTP clients, Procrastinate)."""
