@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 
 from app.db.engine import Database
 from app.db.models import Job, Run, RunLog, Worker
@@ -23,6 +23,10 @@ from app.feed.events import emit, event_row
 from app.services.runs import insert_runs, new_run_row, run_events, run_payload
 
 log = logging.getLogger("dts.claims")
+
+# Core statements on the table: these sessions hold no loaded Run objects, so the ORM's
+# session synchronisation after each UPDATE would be pure cost on the hot path.
+RUNS: Table = Run.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -59,6 +63,46 @@ class Outcome:
     log_truncated: bool = False
 
 
+@dataclass
+class PendingLogs:
+    """Log lines not yet written, to go in with the outcome (see RunLogWriter.close)."""
+
+    first_seq: int
+    lines: list[tuple[datetime, str, str]]
+    truncated: bool = False
+
+
+def _log_rows(
+    run: ClaimedRun, first_seq: int, lines: list[tuple[datetime, str, str]]
+) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run.id, "seq": first_seq + i, "ts": ts, "stream": stream, "text": text}
+        for i, (ts, stream, text) in enumerate(lines)
+    ]
+
+
+def _log_event(run: ClaimedRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return event_row(
+        "run.log",
+        job_id=run.job_id,
+        run_id=run.id,
+        owner_id=run.owner_id,
+        payload={
+            "fromSeq": rows[0]["seq"],
+            "toSeq": rows[-1]["seq"],
+            "lines": [
+                {
+                    "seq": r["seq"],
+                    "ts": r["ts"].isoformat(),
+                    "stream": r["stream"],
+                    "text": r["text"],
+                }
+                for r in rows
+            ],
+        },
+    )
+
+
 async def claim_runs(
     db: Database, worker_id: str, limit: int, now: datetime, lease_seconds: float
 ) -> list[ClaimedRun]:
@@ -68,7 +112,7 @@ async def claim_runs(
     lease = now + timedelta(seconds=lease_seconds)
     async with db.transaction() as session:
         expired = await session.execute(
-            update(Run)
+            update(RUNS)
             .where(Run.status == "queued", Run.start_deadline_at < now)
             .values(
                 status="missed",
@@ -101,13 +145,13 @@ async def claim_runs(
                 Run.run_after <= now,
                 or_(Run.start_deadline_at.is_(None), Run.start_deadline_at >= now),
             )
-            .order_by(Run.run_after, Run.id)
+            .order_by(Run.run_after)  # the claim index's order: no sort of the whole queue
             .limit(limit)
         )
         if db.is_postgres:
             picked = picked.with_for_update(skip_locked=True)
         result = await session.execute(
-            update(Run)
+            update(RUNS)
             .where(Run.id.in_(picked.scalar_subquery()))
             .values(status="running", worker_id=worker_id, lease_expires_at=lease, started_at=now)
             .returning(
@@ -172,6 +216,14 @@ async def claim_runs(
     return claimed
 
 
+async def next_queued_at(db: Database, now: datetime) -> datetime | None:
+    """When the next queued run becomes due (e.g. a retry's backoff), if any is waiting."""
+    async with db.session() as session:
+        return await session.scalar(
+            select(func.min(Run.run_after)).where(Run.status == "queued", Run.run_after > now)
+        )
+
+
 def _retry_row(
     session_job: Job, run: ClaimedRun | Run, now: datetime, delay: float
 ) -> dict[str, Any]:
@@ -196,11 +248,19 @@ async def complete_run(
     now: datetime,
     *,
     rng: random.Random | None = None,
+    logs: PendingLogs | None = None,
 ) -> bool:
-    """Record the outcome (and queue a retry if the policy says so). False if fenced off."""
+    """Record the outcome (and queue a retry if the policy says so). False if fenced off.
+
+    `logs`, the run's last unwritten lines, are written in the same transaction, before
+    the outcome's event, so a log subscriber has every line when it hears the run ended.
+    """
+    lines = logs.lines if logs else []
+    size = sum(len(text) for _, _, text in lines)
+    truncated = outcome.log_truncated or bool(logs and logs.truncated)
     async with db.transaction() as session:
         done = await session.execute(
-            update(Run)
+            update(RUNS)
             .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
             .values(
                 status=outcome.status,
@@ -210,7 +270,9 @@ async def complete_run(
                 error=outcome.error,
                 output=outcome.output,
                 lease_expires_at=None,
-                log_truncated=Run.log_truncated | outcome.log_truncated,
+                log_lines=Run.log_lines + len(lines),
+                log_bytes=Run.log_bytes + size,
+                log_truncated=Run.log_truncated | truncated,
             )
             .returning(Run.id, Run.started_at)
         )
@@ -224,7 +286,12 @@ async def complete_run(
                 outcome.status,
             )
             return False
-        events = [
+        events: list[dict[str, Any]] = []
+        if logs and lines:
+            rows = _log_rows(run, logs.first_seq, lines)
+            await session.execute(insert(RunLog), rows)
+            events.append(_log_event(run, rows))
+        events += [
             event_row(
                 "run.finished" if outcome.status != "cancelled" else "run.cancelled",
                 job_id=run.job_id,
@@ -272,7 +339,7 @@ async def append_logs(
     size = sum(len(text) for _, _, text in lines)
     async with db.transaction() as session:
         owned = await session.execute(
-            update(Run)
+            update(RUNS)
             .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
             .values(
                 log_lines=Run.log_lines + len(lines),
@@ -283,35 +350,9 @@ async def append_logs(
         )
         if owned.first() is None:
             return False
-        rows: list[dict[str, Any]] = [
-            {"run_id": run.id, "seq": first_seq + i, "ts": ts, "stream": stream, "text": text}
-            for i, (ts, stream, text) in enumerate(lines)
-        ]
+        rows = _log_rows(run, first_seq, lines)
         await session.execute(insert(RunLog), rows)
-        await emit(
-            session,
-            [
-                event_row(
-                    "run.log",
-                    job_id=run.job_id,
-                    run_id=run.id,
-                    owner_id=run.owner_id,
-                    payload={
-                        "fromSeq": first_seq,
-                        "toSeq": first_seq + len(lines) - 1,
-                        "lines": [
-                            {
-                                "seq": r["seq"],
-                                "ts": r["ts"].isoformat(),
-                                "stream": r["stream"],
-                                "text": r["text"],
-                            }
-                            for r in rows
-                        ],
-                    },
-                )
-            ],
-        )
+        await emit(session, [_log_event(run, rows)])
     return True
 
 
@@ -329,7 +370,7 @@ async def heartbeat(
     async with db.transaction() as session:
         if run_ids:
             result = await session.execute(
-                update(Run)
+                update(RUNS)
                 .where(Run.id.in_(run_ids), Run.worker_id == worker_id, Run.status == "running")
                 .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
                 .returning(Run.id, Run.cancel_requested)
@@ -409,7 +450,7 @@ async def release_run(db: Database, worker_id: str, run: ClaimedRun, now: dateti
     """Hand a run back to the queue (graceful shutdown ran out of time): same attempt."""
     async with db.transaction() as session:
         result = await session.execute(
-            update(Run)
+            update(RUNS)
             .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
             .values(status="queued", worker_id=None, lease_expires_at=None, run_after=now)
             .returning(Run.id)

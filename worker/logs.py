@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.db.engine import Database
-from worker.claims import ClaimedRun, append_logs
+from worker.claims import ClaimedRun, PendingLogs, append_logs
 
 log = logging.getLogger("dts.logs")
 
@@ -98,12 +98,22 @@ class RunLogWriter:
         else:
             self.fenced = True
 
-    async def close(self) -> None:
+    async def close(self, *, flush: bool = True) -> PendingLogs | None:
+        """Stop the flush loop. With `flush=False` the unwritten lines are handed back, for
+        the caller to write in the same transaction as the run's outcome (one round trip
+        fewer per run); None if nothing is pending or the run is no longer ours."""
         self._closed = True
         self._wake.set()
         with contextlib.suppress(Exception):
             await self._task
+        if not flush:
+            if self.fenced or not self._buffer:
+                return None
+            pending = PendingLogs(self.next_seq, self._buffer, self._truncated)
+            self._buffer = []
+            return pending
         for _ in range(3):
             await self.flush()
             if not self._buffer:
                 break
+        return None

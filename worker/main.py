@@ -30,8 +30,8 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
 from app.domain.job_spec import MASK, HttpSpec, ScriptSpec
-from app.services.jobs import reveal_spec
 from app.services import throttle
+from app.services.jobs import reveal_spec
 from app.services.secrets import SecretBox
 from worker.claims import (
     ClaimedRun,
@@ -39,6 +39,7 @@ from worker.claims import (
     claim_runs,
     complete_run,
     heartbeat,
+    next_queued_at,
     prune_history,
     recover_expired,
     register_worker,
@@ -52,6 +53,9 @@ from worker.logs import RunLogWriter
 from worker.tick import next_due_at, tick
 
 log = logging.getLogger("dts.worker")
+
+# When saturated, how long a claim waits for more slots to free up (batching claims).
+CLAIM_BATCH_WINDOW = 0.01
 
 Clock = Callable[[], datetime]
 
@@ -222,9 +226,36 @@ class WorkerProcess:
                     self._start(run, asked)
                 self.stats.claimed += len(claimed)
             if claimed and len(claimed) == free:
-                continue  # there may be more; claim again as soon as capacity frees up
+                await self._gather_free_slots()  # there may be more: claim when slots free up
+                continue
+            # Nothing more is due: sleep until a wake-up (NOTIFY, a local trigger, a finished
+            # run), the next queued run's time (a retry's backoff), or the fallback poll.
+            timeout = fallback
+            upcoming = await next_queued_at(self.db, self.clock())
+            if upcoming is not None:
+                timeout = min(fallback, max(0.001, (upcoming - self.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), fallback)
+                await asyncio.wait_for(self.wake.wait(), timeout)
+
+    async def _gather_free_slots(self) -> None:
+        """Saturated: wait for a free slot, then a moment for more.
+
+        Runs finish in bursts; waiting up to CLAIM_BATCH_WINDOW for a quarter of the slots
+        lets one claim round trip serve several runs instead of one each.
+        """
+        while self.capacity - len(self.active) <= 0 and not self._stopping.is_set():
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), 1.0)
+        wanted = max(1, self.capacity // 4)
+        deadline = time.monotonic() + CLAIM_BATCH_WINDOW
+        while self.capacity - len(self.active) < wanted and not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), remaining)
 
     async def _heartbeat_loop(self) -> None:
         """Renew our leases every `heartbeat_every`; give up runs we can no longer renew.
@@ -398,7 +429,9 @@ class WorkerProcess:
             # came after is the stop we caused: it is not recorded at all.
             active.finished = True
             stopped_for_lost_lease = active.lost
-            await writer.close()
+            handing_back = active.handed_back
+            # The last lines go in with the outcome; handed-back runs write theirs now.
+            pending = await writer.close(flush=handing_back)
             if active.handed_back:
                 await release_run(self.db, self.id, run, self.clock())
                 return
@@ -422,7 +455,9 @@ class WorkerProcess:
             )
             for attempt in range(10):
                 try:
-                    ok = await complete_run(self.db, self.id, run, outcome, self.clock())
+                    ok = await complete_run(
+                        self.db, self.id, run, outcome, self.clock(), logs=pending
+                    )
                     break
                 except Exception as error:  # database blip: the lease still protects the run
                     log.warning("run %s: could not record outcome (%s); retrying", run.id, error)

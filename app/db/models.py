@@ -206,6 +206,13 @@ class Run(Base):
         UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_runs_occurrence"),
         # Claiming: queued runs in due order.
         Index("ix_runs_claim", "status", "run_after"),
+        # Starting deadlines: only queued runs that have one.
+        Index(
+            "ix_runs_deadline",
+            "start_deadline_at",
+            postgresql_where=text("status = 'queued' AND start_deadline_at IS NOT NULL"),
+            sqlite_where=text("status = 'queued' AND start_deadline_at IS NOT NULL"),
+        ),
         # Recovery: running runs whose lease expired.
         Index("ix_runs_lease", "status", "lease_expires_at"),
         Index("ix_runs_job_history", "job_id", "id"),

@@ -315,6 +315,13 @@ def upgrade() -> None:
             sqlite_where=sa.text("status IN ('queued', 'running')"),
         )
         batch_op.create_index("ix_runs_claim", ["status", "run_after"], unique=False)
+        batch_op.create_index(
+            "ix_runs_deadline",
+            ["start_deadline_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'queued' AND start_deadline_at IS NOT NULL"),
+            sqlite_where=sa.text("status = 'queued' AND start_deadline_at IS NOT NULL"),
+        )
         batch_op.create_index("ix_runs_finished", ["finished_at"], unique=False)
         batch_op.create_index("ix_runs_job_history", ["job_id", "id"], unique=False)
         batch_op.create_index("ix_runs_lease", ["status", "lease_expires_at"], unique=False)
@@ -358,6 +365,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_runs_finished")
         batch_op.drop_index("ix_runs_claim")
         batch_op.drop_index("ix_runs_active")
+        batch_op.drop_index("ix_runs_deadline")
 
     op.drop_table("runs")
     with op.batch_alter_table("reset_tokens", schema=None) as batch_op:
