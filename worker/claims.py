@@ -20,7 +20,7 @@ from app.db.engine import Database
 from app.db.models import Job, Run, RunLog, Worker
 from app.domain.retry import RetryPolicy, retry_delay
 from app.feed.events import emit, event_row
-from app.services.runs import insert_runs, new_run_row, run_events, run_payload
+from app.services.runs import insert_runs, new_run_row, run_events, run_payload, status_payload
 
 log = logging.getLogger("dts.claims")
 
@@ -129,12 +129,7 @@ async def claim_runs(
                 job_id=job_id,
                 run_id=run_id,
                 owner_id=owner_id,
-                payload={
-                    "status": "missed",
-                    "attempt": attempt,
-                    "trigger": trigger,
-                    "scheduledFor": scheduled.isoformat(),
-                },
+                payload=status_payload("missed", attempt, trigger, scheduled),
             )
             for run_id, job_id, owner_id, attempt, trigger, scheduled in expired
         ]
@@ -202,14 +197,14 @@ async def claim_runs(
                         job_id=row.job_id,
                         run_id=row.id,
                         owner_id=row.owner_id,
-                        payload={
-                            "status": "running",
-                            "attempt": row.attempt,
-                            "trigger": row.trigger,
-                            "scheduledFor": row.scheduled_for.isoformat(),
-                            "workerId": worker_id,
-                            "startedAt": now.isoformat(),
-                        },
+                        payload=status_payload(
+                            "running",
+                            row.attempt,
+                            row.trigger,
+                            row.scheduled_for,
+                            workerId=worker_id,
+                            startedAt=now.isoformat(),
+                        ),
                     )
                 )
         await emit(session, events)
@@ -297,17 +292,17 @@ async def complete_run(
                 job_id=run.job_id,
                 run_id=run.id,
                 owner_id=run.owner_id,
-                payload={
-                    "status": outcome.status,
-                    "attempt": run.attempt,
-                    "trigger": run.trigger,
-                    "scheduledFor": run.scheduled_for.isoformat(),
-                    "finishedAt": now.isoformat(),
-                    "startedAt": row.started_at.isoformat() if row.started_at else None,
-                    "httpStatus": outcome.http_status,
-                    "exitCode": outcome.exit_code,
-                    "error": outcome.error,
-                },
+                payload=status_payload(
+                    outcome.status,
+                    run.attempt,
+                    run.trigger,
+                    run.scheduled_for,
+                    finishedAt=now.isoformat(),
+                    startedAt=row.started_at.isoformat() if row.started_at else None,
+                    httpStatus=outcome.http_status,
+                    exitCode=outcome.exit_code,
+                    error=outcome.error,
+                ),
             )
         ]
         if (
@@ -465,13 +460,13 @@ async def release_run(db: Database, worker_id: str, run: ClaimedRun, now: dateti
                     job_id=run.job_id,
                     run_id=run.id,
                     owner_id=run.owner_id,
-                    payload={
-                        "status": "queued",
-                        "attempt": run.attempt,
-                        "trigger": run.trigger,
-                        "scheduledFor": run.scheduled_for.isoformat(),
-                        "reason": f"handed back by worker {worker_id} at shutdown",
-                    },
+                    payload=status_payload(
+                        "queued",
+                        run.attempt,
+                        run.trigger,
+                        run.scheduled_for,
+                        reason=f"handed back by worker {worker_id} at shutdown",
+                    ),
                 )
             ],
         )

@@ -498,6 +498,10 @@ class PageInfo:
     has_next_page: bool
     end_cursor: str | None
 
+    @classmethod
+    def after(cls, cursors: list[str], more: bool) -> PageInfo:
+        return cls(has_next_page=more, end_cursor=cursors[-1] if cursors else None)
+
 
 @strawberry.type
 class JobEdge:
@@ -513,10 +517,7 @@ class JobConnection:
     @classmethod
     def of(cls, jobs: list[models.Job], more: bool) -> JobConnection:
         edges = [JobEdge(cursor=encode_cursor(j.id), node=Job.of(j)) for j in jobs]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )
+        return cls(edges=edges, page_info=PageInfo.after([e.cursor for e in edges], more))
 
 
 @strawberry.type
@@ -533,10 +534,7 @@ class RunConnection:
     @classmethod
     def of(cls, runs: list[models.Run], more: bool) -> RunConnection:
         edges = [RunEdge(cursor=encode_cursor(r.id), node=Run.of(r)) for r in runs]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )
+        return cls(edges=edges, page_info=PageInfo.after([e.cursor for e in edges], more))
 
 
 @strawberry.type

@@ -29,16 +29,25 @@ FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s not in ACTIVE_STATUSES)
 MAX_PAGE = 200
 
 
-def run_payload(run: Run | dict[str, Any]) -> dict[str, Any]:
-    """The event payload of a run: what a subscriber needs without another query."""
-    get = run.get if isinstance(run, dict) else lambda key: getattr(run, key)
-    scheduled = get("scheduled_for")
+def status_payload(
+    status: str, attempt: int, trigger: str, scheduled_for: datetime | None, **extra: Any
+) -> dict[str, Any]:
+    """The payload of a run event: what a subscriber needs without another query."""
     return {
-        "status": get("status"),
-        "attempt": get("attempt"),
-        "trigger": get("trigger"),
-        "scheduledFor": scheduled.isoformat() if scheduled else None,
+        "status": status,
+        "attempt": attempt,
+        "trigger": trigger,
+        "scheduledFor": scheduled_for.isoformat() if scheduled_for else None,
+        **extra,
     }
+
+
+def run_payload(run: Run | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(run, dict):
+        return status_payload(
+            run["status"], run["attempt"], run["trigger"], run.get("scheduled_for")
+        )
+    return status_payload(run.status, run.attempt, run.trigger, run.scheduled_for)
 
 
 def new_run_row(
@@ -172,12 +181,7 @@ async def cancel_runs(
                     job_id=job_id,
                     run_id=run_id,
                     owner_id=owner_id,
-                    payload={
-                        "status": "cancelled",
-                        "attempt": attempt,
-                        "trigger": trigger,
-                        "scheduledFor": scheduled.isoformat(),
-                    },
+                    payload=status_payload("cancelled", attempt, trigger, scheduled),
                 )
             )
     if running:
