@@ -20,13 +20,21 @@ from app.db.engine import Database
 from app.db.models import Job, Run, RunLog, Worker
 from app.domain.retry import RetryPolicy, retry_delay
 from app.feed.events import emit, event_row
-from app.services.runs import insert_runs, new_run_row, run_events, run_payload, status_payload
+from app.services.runs import (
+    JobRef,
+    insert_runs,
+    new_run_row,
+    run_events,
+    run_payload,
+    status_payload,
+)
 
 log = logging.getLogger("dts.claims")
 
 # Core statements on the table: these sessions hold no loaded Run objects, so the ORM's
 # session synchronisation after each UPDATE would be pure cost on the hot path.
 RUNS: Table = Run.__table__  # type: ignore[assignment]
+RUN_LOGS: Table = RunLog.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -220,7 +228,7 @@ async def next_queued_at(db: Database, now: datetime) -> datetime | None:
 
 
 def _retry_row(
-    session_job: Job, run: ClaimedRun | Run, now: datetime, delay: float
+    session_job: JobRef, run: ClaimedRun | Run, now: datetime, delay: float
 ) -> dict[str, Any]:
     row = new_run_row(
         session_job,
@@ -253,8 +261,8 @@ async def complete_run(
     lines = logs.lines if logs else []
     size = sum(len(text) for _, _, text in lines)
     truncated = outcome.log_truncated or bool(logs and logs.truncated)
-    async with db.transaction() as session:
-        done = await session.execute(
+    async with db.write_connection() as conn:
+        done = await conn.execute(
             update(RUNS)
             .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
             .values(
@@ -284,7 +292,7 @@ async def complete_run(
         events: list[dict[str, Any]] = []
         if logs and lines:
             rows = _log_rows(run, logs.first_seq, lines)
-            await session.execute(insert(RunLog), rows)
+            await conn.execute(insert(RUN_LOGS), rows)
             events.append(_log_event(run, rows))
         events += [
             event_row(
@@ -310,12 +318,18 @@ async def complete_run(
             and outcome.retryable
             and run.attempt < run.retry.max_attempts
         ):
-            job = await session.get(Job, run.job_id)
+            job = (
+                await conn.execute(
+                    select(Job.id, Job.owner_id, Job.starting_deadline_seconds).where(
+                        Job.id == run.job_id
+                    )
+                )
+            ).first()
             if job is not None:
                 delay = retry_delay(run.retry, run.attempt, outcome.retry_after, rng)
-                retries = await insert_runs(session, [_retry_row(job, run, now, delay)])
+                retries = await insert_runs(conn, [_retry_row(job, run, now, delay)])
                 events += run_events(retries)
-        await emit(session, events)
+        await emit(conn, events)
     return True
 
 
@@ -332,8 +346,8 @@ async def append_logs(
     if not lines:
         return True
     size = sum(len(text) for _, _, text in lines)
-    async with db.transaction() as session:
-        owned = await session.execute(
+    async with db.write_connection() as conn:
+        owned = await conn.execute(
             update(RUNS)
             .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
             .values(
@@ -346,8 +360,8 @@ async def append_logs(
         if owned.first() is None:
             return False
         rows = _log_rows(run, first_seq, lines)
-        await session.execute(insert(RunLog), rows)
-        await emit(session, [_log_event(run, rows)])
+        await conn.execute(insert(RUN_LOGS), rows)
+        await emit(conn, [_log_event(run, rows)])
     return True
 
 

@@ -99,6 +99,13 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core write transaction (BEGIN IMMEDIATE on SQLite), for hot paths that need no
+        ORM objects: no session bookkeeping per statement."""
+        async with self._write_engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as connection:
             yield connection

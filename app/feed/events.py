@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models import Event
 from app.db.types import utcnow
+
+# A Core insert (executemany), not the ORM's bulk path: events are written on hot paths.
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 JOB_KINDS = ("job.created", "job.updated", "job.paused", "job.resumed", "job.deleted")
 RUN_KINDS = (
@@ -46,12 +49,12 @@ def event_row(
     }
 
 
-async def emit(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
+async def emit(session: AsyncSession | AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
     """Append events (as built by `event_row`) in the session's transaction, in one statement."""
     batch = list(rows)
     if batch:
-        await session.execute(insert(Event), batch)
+        await session.execute(insert(EVENTS), batch)
 
 
-async def emit_one(session: AsyncSession, kind: str, **fields: Any) -> None:
+async def emit_one(session: AsyncSession | AsyncConnection, kind: str, **fields: Any) -> None:
     await emit(session, [event_row(kind, **fields)])

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.engine import Database
 from app.db.models import ACTIVE_STATUSES, RUN_STATUSES, Job, Run, RunLog
@@ -50,8 +50,16 @@ def run_payload(run: Run | dict[str, Any]) -> dict[str, Any]:
     return status_payload(run.status, run.attempt, run.trigger, run.scheduled_for)
 
 
+class JobRef(Protocol):
+    """What run creation needs of a job (an ORM Job or a Core row both fit)."""
+
+    id: int
+    owner_id: int
+    starting_deadline_seconds: float | None
+
+
 def new_run_row(
-    job: Job,
+    job: JobRef,
     scheduled_for: datetime,
     *,
     now: datetime,
@@ -193,7 +201,9 @@ async def cancel_runs(
     return events
 
 
-async def insert_runs(session: AsyncSession, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def insert_runs(
+    session: AsyncSession | AsyncConnection, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Insert run rows; return them with ids, plus their feed events appended by the caller."""
     if not rows:
         return []
