@@ -29,7 +29,7 @@ from app import __version__
 from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.job_spec import MASK, HttpSpec, ScriptSpec
+from app.domain.job_spec import MASK, HttpSpec, JobSpec, ScriptSpec
 from app.services import throttle
 from app.services.jobs import reveal_spec
 from app.services.secrets import SecretBox
@@ -70,6 +70,7 @@ class ActiveRun:
     finished: bool = False  # the executor returned: the result is real, only unrecorded
     lost: bool = False  # our lease is gone: finish quietly, write nothing
     handed_back: bool = False
+    spec: JobSpec | None = None
     redact: Callable[[str], str] = str
 
 
@@ -398,7 +399,14 @@ class WorkerProcess:
     # --- execution ------------------------------------------------------------------------
 
     def _start(self, run: ClaimedRun, renewed_at: float) -> None:
-        redact = self._redactor(run)
+        # Decrypted once: the executor sends the secrets, the redactor keeps them out of logs.
+        spec: JobSpec | None
+        try:
+            spec = reveal_spec(run.job_type, run.job_spec, self.secrets)
+        except Exception:
+            log.exception("run %s: the job's stored request cannot be read", run.id)
+            spec = None
+        redact = self._redactor(spec)
         writer = RunLogWriter(
             self.db,
             self.id,
@@ -416,14 +424,14 @@ class WorkerProcess:
             job_id=run.job_id,
             job_name=run.job_name,
         )
-        active = ActiveRun(run, ctx, writer, renewed_at, redact=redact)
+        active = ActiveRun(run, ctx, writer, renewed_at, spec=spec, redact=redact)
         self.active[run.id] = active
         active.task = asyncio.create_task(self._execute(active, writer), name=f"run-{run.id}")
 
     async def _execute(self, active: ActiveRun, writer: RunLogWriter) -> None:
         run, ctx = active.claimed, active.ctx
         try:
-            result = await self._run_executor(run, ctx)
+            result = await self._run_executor(run, ctx, active.spec)
             # A result that came before we knew the lease was gone is real: it is offered to
             # the database below, which records it or refuses it (fencing). A result that
             # came after is the stop we caused: it is not recorded at all.
@@ -476,15 +484,11 @@ class WorkerProcess:
             self.active.pop(run.id, None)
             self.wake.set()
 
-    def _redactor(self, run: ClaimedRun) -> Callable[[str], str]:
+    @staticmethod
+    def _redactor(spec: JobSpec | None) -> Callable[[str], str]:
         """Secret header values never reach logs or outputs, even if a target echoes them."""
-        if run.job_type != "http":
+        if not isinstance(spec, HttpSpec):
             return str
-        try:
-            spec = reveal_spec(run.job_type, run.job_spec, self.secrets)
-        except Exception:
-            return str
-        assert isinstance(spec, HttpSpec)
         values = {h.value for h in spec.headers if h.secret}
         # "Bearer abc…": the credential alone may be echoed too.
         values |= {v.split(" ", 1)[1] for v in values if " " in v and len(v.split(" ", 1)[1]) >= 8}
@@ -500,10 +504,15 @@ class WorkerProcess:
 
         return redact
 
-    async def _run_executor(self, run: ClaimedRun, ctx: ExecutionContext) -> ExecutionResult:
+    async def _run_executor(
+        self, run: ClaimedRun, ctx: ExecutionContext, spec: JobSpec | None
+    ) -> ExecutionResult:
         started = time.monotonic()
         try:
-            spec = reveal_spec(run.job_type, run.job_spec, self.secrets)
+            if spec is None:
+                raise ValueError(
+                    "the job's stored request cannot be read (was DTS_SECRET_KEY changed?)"
+                )
             if isinstance(spec, HttpSpec):
                 return await self.http.execute(spec, ctx)
             if isinstance(spec, ScriptSpec):
