@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Boolean, Integer, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.engine import Database
 from app.db.models import Job, Run, RunLog, Worker
+from app.db.types import utcnow
 from app.domain.retry import RetryPolicy, retry_delay
 from app.feed.events import emit, event_row
 from app.services.runs import (
@@ -35,6 +37,8 @@ log = logging.getLogger("dts.claims")
 # session synchronisation after each UPDATE would be pure cost on the hot path.
 RUNS: Table = Run.__table__  # type: ignore[assignment]
 RUN_LOGS: Table = RunLog.__table__  # type: ignore[assignment]
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+WORKERS: Table = Worker.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ClaimedRun:
     retry: RetryPolicy
     job_name: str
     log_lines: int = 0  # lines already logged (a handed-back run continues its sequence)
+    started_at: datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -72,12 +77,16 @@ class Outcome:
 
 
 @dataclass
-class PendingLogs:
-    """Log lines not yet written, to go in with the outcome (see RunLogWriter.close)."""
+class Record:
+    """What one run has to write: log lines from `first_seq`, and, once it has finished,
+    its outcome (or, at shutdown, that it goes back to the queue)."""
 
+    run: ClaimedRun
     first_seq: int
-    lines: list[tuple[datetime, str, str]]
+    lines: list[tuple[datetime, str, str]] = field(default_factory=list)
     truncated: bool = False
+    outcome: Outcome | None = None  # None: log lines only, the run goes on
+    release: bool = False  # hand the run back to the queue, same attempt (shutdown)
 
 
 def _log_rows(
@@ -111,70 +120,105 @@ def _log_event(run: ClaimedRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
+_JOB_COLUMNS = (
+    JOBS.c.id,
+    JOBS.c.type,
+    JOBS.c.spec,
+    JOBS.c.timeout_seconds,
+    JOBS.c.max_attempts,
+    JOBS.c.retry_initial_delay,
+    JOBS.c.retry_max_delay,
+    JOBS.c.retry_multiplier,
+    JOBS.c.name,
+)
+
+
+async def _expire_deadlines(conn: AsyncConnection, now: datetime) -> list[dict[str, Any]]:
+    """Queued runs past their starting deadline become `missed`; returns their events."""
+    expired = await conn.execute(
+        update(RUNS)
+        .where(RUNS.c.status == "queued", RUNS.c.start_deadline_at < now)
+        .values(
+            status="missed",
+            finished_at=now,
+            error="missed: not started before the job's starting deadline",
+        )
+        .returning(
+            RUNS.c.id,
+            RUNS.c.job_id,
+            RUNS.c.owner_id,
+            RUNS.c.attempt,
+            RUNS.c.trigger,
+            RUNS.c.scheduled_for,
+        )
+    )
+    return [
+        event_row(
+            "run.missed",
+            job_id=job_id,
+            run_id=run_id,
+            owner_id=owner_id,
+            payload=status_payload("missed", attempt, trigger, scheduled),
+        )
+        for run_id, job_id, owner_id, attempt, trigger, scheduled in expired
+    ]
+
+
 async def claim_runs(
-    db: Database, worker_id: str, limit: int, now: datetime, lease_seconds: float
+    db: Database,
+    worker_id: str,
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+    *,
+    expire_deadlines: bool = True,
 ) -> list[ClaimedRun]:
-    """Take up to `limit` due queued runs; runs past their starting deadline become missed."""
+    """Take up to `limit` due queued runs, oldest due first.
+
+    With `expire_deadlines`, queued runs past their starting deadline are first marked
+    missed (the claim itself never takes one, either way; the claim loop expires them
+    about once a second rather than on every claim)."""
     if limit <= 0:
         return []
     lease = now + timedelta(seconds=lease_seconds)
-    async with db.transaction() as session:
-        expired = await session.execute(
-            update(RUNS)
-            .where(Run.status == "queued", Run.start_deadline_at < now)
-            .values(
-                status="missed",
-                finished_at=now,
-                error="missed: not started before the job's starting deadline",
-            )
-            .returning(
-                Run.id, Run.job_id, Run.owner_id, Run.attempt, Run.trigger, Run.scheduled_for
-            )
-        )
-        events = [
-            event_row(
-                "run.missed",
-                job_id=job_id,
-                run_id=run_id,
-                owner_id=owner_id,
-                payload=status_payload("missed", attempt, trigger, scheduled),
-            )
-            for run_id, job_id, owner_id, attempt, trigger, scheduled in expired
-        ]
+    async with db.write_connection() as conn:
+        events = await _expire_deadlines(conn, now) if expire_deadlines else []
         picked = (
-            select(Run.id)
+            select(RUNS.c.id)
             .where(
-                Run.status == "queued",
-                Run.run_after <= now,
-                or_(Run.start_deadline_at.is_(None), Run.start_deadline_at >= now),
+                RUNS.c.status == "queued",
+                RUNS.c.run_after <= now,
+                or_(RUNS.c.start_deadline_at.is_(None), RUNS.c.start_deadline_at >= now),
             )
-            .order_by(Run.run_after)  # the claim index's order: no sort of the whole queue
+            .order_by(RUNS.c.run_after)  # ix_runs_queued's order: no sort of the whole queue
             .limit(limit)
         )
         if db.is_postgres:
             picked = picked.with_for_update(skip_locked=True)
-        result = await session.execute(
+        result = await conn.execute(
             update(RUNS)
-            .where(Run.id.in_(picked.scalar_subquery()))
+            .where(RUNS.c.id.in_(picked.scalar_subquery()))
             .values(status="running", worker_id=worker_id, lease_expires_at=lease, started_at=now)
             .returning(
-                Run.id,
-                Run.job_id,
-                Run.owner_id,
-                Run.attempt,
-                Run.root_run_id,
-                Run.scheduled_for,
-                Run.trigger,
-                Run.log_lines,
+                RUNS.c.id,
+                RUNS.c.job_id,
+                RUNS.c.owner_id,
+                RUNS.c.attempt,
+                RUNS.c.root_run_id,
+                RUNS.c.scheduled_for,
+                RUNS.c.trigger,
+                RUNS.c.log_lines,
             )
         )
-        claimed_rows = list(result)
+        claimed_rows = result.all()
         claimed: list[ClaimedRun] = []
         if claimed_rows:
             job_ids = {row.job_id for row in claimed_rows}
             jobs = {
-                job.id: job for job in await session.scalars(select(Job).where(Job.id.in_(job_ids)))
+                job.id: job
+                for job in await conn.execute(select(*_JOB_COLUMNS).where(JOBS.c.id.in_(job_ids)))
             }
+            started_payload = {"workerId": worker_id, "startedAt": now.isoformat()}
             for row in claimed_rows:
                 job = jobs[row.job_id]
                 claimed.append(
@@ -197,6 +241,7 @@ async def claim_runs(
                         ),
                         job_name=job.name,
                         log_lines=row.log_lines,
+                        started_at=now,
                     )
                 )
                 events.append(
@@ -210,20 +255,21 @@ async def claim_runs(
                             row.attempt,
                             row.trigger,
                             row.scheduled_for,
-                            workerId=worker_id,
-                            startedAt=now.isoformat(),
+                            **started_payload,
                         ),
                     )
                 )
-        await emit(session, events)
+        await emit(conn, events)
     return claimed
 
 
 async def next_queued_at(db: Database, now: datetime) -> datetime | None:
     """When the next queued run becomes due (e.g. a retry's backoff), if any is waiting."""
-    async with db.session() as session:
-        return await session.scalar(
-            select(func.min(Run.run_after)).where(Run.status == "queued", Run.run_after > now)
+    async with db.connect() as conn:
+        return await conn.scalar(
+            select(func.min(RUNS.c.run_after)).where(
+                RUNS.c.status == "queued", RUNS.c.run_after > now
+            )
         )
 
 
@@ -243,6 +289,205 @@ def _retry_row(
     return row
 
 
+# Executemany statements for `record_runs`: one round trip for the whole batch each. The
+# rows were locked (PostgreSQL) or the database write-locked (SQLite) by the fencing read,
+# so the worker_id/status conditions are only a second line of defence.
+_FENCE = (RUNS.c.id == bindparam("r_id"), RUNS.c.worker_id == bindparam("r_worker"))
+_LOG_COUNTERS = {
+    "log_lines": RUNS.c.log_lines + bindparam("r_lines", type_=Integer),
+    "log_bytes": RUNS.c.log_bytes + bindparam("r_bytes", type_=Integer),
+    "log_truncated": RUNS.c.log_truncated | bindparam("r_truncated", type_=Boolean),
+}
+_UPDATE_LOG_COUNTERS = update(RUNS).where(*_FENCE).values(**_LOG_COUNTERS)
+_UPDATE_FINISHED = (
+    update(RUNS)
+    .where(*_FENCE)
+    .values(
+        status=bindparam("r_status"),
+        finished_at=bindparam("r_now"),
+        http_status=bindparam("r_http_status"),
+        exit_code=bindparam("r_exit_code"),
+        error=bindparam("r_error"),
+        output=bindparam("r_output"),
+        lease_expires_at=None,
+        **_LOG_COUNTERS,
+    )
+)
+_UPDATE_RELEASED = (
+    update(RUNS)
+    .where(*_FENCE)
+    .values(
+        status="queued",
+        worker_id=None,
+        lease_expires_at=None,
+        run_after=bindparam("r_now"),
+        **_LOG_COUNTERS,
+    )
+)
+
+
+async def record_runs(
+    db: Database,
+    worker_id: str,
+    records: list[Record],
+    now: datetime,
+    *,
+    rng: random.Random | None = None,
+) -> set[int]:
+    """Write a batch of log lines and outcomes in one transaction; returns the ids of the
+    runs whose writes were accepted. A run this worker no longer holds (recovered,
+    cancelled by deletion, handed over) is fenced off: nothing of it is written.
+
+    Per run, its lines go in before its outcome's event, so a log subscriber has every
+    line when it hears the run ended; a finished run that may be retried queues its next
+    attempt in the same transaction.
+    """
+    if not records:
+        return set()
+    async with db.write_connection() as conn:
+        fence = (
+            select(RUNS.c.id)
+            .where(
+                RUNS.c.id.in_([r.run.id for r in records]),
+                RUNS.c.worker_id == worker_id,
+                RUNS.c.status == "running",
+            )
+            .order_by(RUNS.c.id)  # lock in one order: no deadlock with a concurrent batch
+        )
+        if db.is_postgres:
+            fence = fence.with_for_update()
+        owned = set((await conn.execute(fence)).scalars())
+        for record in records:
+            if record.run.id not in owned:
+                log.warning(
+                    "run %s: %s from worker %s refused: it no longer holds the lease "
+                    "(the run was recovered, cancelled or deleted)%s",
+                    record.run.id,
+                    "result" if record.outcome else "log lines",
+                    worker_id,
+                    f"; outcome {record.outcome.status} dropped" if record.outcome else "",
+                )
+        accepted = [r for r in records if r.run.id in owned]
+        if not accepted:
+            return owned
+
+        events: list[dict[str, Any]] = []
+        log_rows: list[dict[str, Any]] = []
+        groups: dict[Any, list[dict[str, Any]]] = {
+            _UPDATE_LOG_COUNTERS: [],
+            _UPDATE_FINISHED: [],
+            _UPDATE_RELEASED: [],
+        }
+        retrying: list[Record] = []
+        for record in accepted:
+            run = record.run
+            if record.lines:
+                rows = _log_rows(run, record.first_seq, record.lines)
+                log_rows += rows
+                events.append(_log_event(run, rows))
+            params: dict[str, Any] = {
+                "r_id": run.id,
+                "r_worker": worker_id,
+                "r_lines": len(record.lines),
+                "r_bytes": sum(len(text) for _, _, text in record.lines),
+                "r_truncated": record.truncated,
+                "r_now": now,
+            }
+            outcome = record.outcome
+            if record.release:
+                groups[_UPDATE_RELEASED].append(params)
+                events.append(_released_event(run, worker_id))
+            elif outcome is None:
+                if record.lines or record.truncated:
+                    groups[_UPDATE_LOG_COUNTERS].append(params)
+                del params["r_now"]
+            else:
+                params["r_truncated"] = record.truncated or outcome.log_truncated
+                params.update(
+                    r_status=outcome.status,
+                    r_http_status=outcome.http_status,
+                    r_exit_code=outcome.exit_code,
+                    r_error=outcome.error,
+                    r_output=outcome.output,
+                )
+                groups[_UPDATE_FINISHED].append(params)
+                events.append(_finished_event(run, outcome, now))
+                if (
+                    outcome.status != "cancelled"
+                    and outcome.retryable
+                    and run.attempt < run.retry.max_attempts
+                ):
+                    retrying.append(record)
+        if log_rows:
+            await conn.execute(insert(RUN_LOGS), log_rows)
+        for statement, params_list in groups.items():
+            if params_list:
+                await conn.execute(statement, params_list)
+        if retrying:
+            events += await _queue_retries(conn, retrying, now, rng)
+        await emit(conn, events)
+    return owned
+
+
+def _finished_event(run: ClaimedRun, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    return event_row(
+        "run.finished" if outcome.status != "cancelled" else "run.cancelled",
+        job_id=run.job_id,
+        run_id=run.id,
+        owner_id=run.owner_id,
+        payload=status_payload(
+            outcome.status,
+            run.attempt,
+            run.trigger,
+            run.scheduled_for,
+            finishedAt=now.isoformat(),
+            startedAt=run.started_at.isoformat() if run.started_at else None,
+            httpStatus=outcome.http_status,
+            exitCode=outcome.exit_code,
+            error=outcome.error,
+        ),
+    )
+
+
+def _released_event(run: ClaimedRun, worker_id: str) -> dict[str, Any]:
+    return event_row(
+        "run.queued",
+        job_id=run.job_id,
+        run_id=run.id,
+        owner_id=run.owner_id,
+        payload=status_payload(
+            "queued",
+            run.attempt,
+            run.trigger,
+            run.scheduled_for,
+            reason=f"handed back by worker {worker_id} at shutdown",
+        ),
+    )
+
+
+async def _queue_retries(
+    conn: AsyncConnection, records: list[Record], now: datetime, rng: random.Random | None
+) -> list[dict[str, Any]]:
+    """The next attempt of each finished run that may be retried (jobs deleted meanwhile
+    are not retried)."""
+    jobs = {
+        job.id: job
+        for job in await conn.execute(
+            select(JOBS.c.id, JOBS.c.owner_id, JOBS.c.starting_deadline_seconds).where(
+                JOBS.c.id.in_({r.run.job_id for r in records})
+            )
+        )
+    }
+    rows = []
+    for record in records:
+        job = jobs.get(record.run.job_id)
+        if job is None or record.outcome is None:
+            continue
+        delay = retry_delay(record.run.retry, record.run.attempt, record.outcome.retry_after, rng)
+        rows.append(_retry_row(job, record.run, now, delay))
+    return run_events(await insert_runs(conn, rows))
+
+
 async def complete_run(
     db: Database,
     worker_id: str,
@@ -251,86 +496,15 @@ async def complete_run(
     now: datetime,
     *,
     rng: random.Random | None = None,
-    logs: PendingLogs | None = None,
+    lines: list[tuple[datetime, str, str]] | None = None,
+    first_seq: int | None = None,
 ) -> bool:
-    """Record the outcome (and queue a retry if the policy says so). False if fenced off.
-
-    `logs`, the run's last unwritten lines, are written in the same transaction, before
-    the outcome's event, so a log subscriber has every line when it hears the run ended.
-    """
-    lines = logs.lines if logs else []
-    size = sum(len(text) for _, _, text in lines)
-    truncated = outcome.log_truncated or bool(logs and logs.truncated)
-    async with db.write_connection() as conn:
-        done = await conn.execute(
-            update(RUNS)
-            .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
-            .values(
-                status=outcome.status,
-                finished_at=now,
-                http_status=outcome.http_status,
-                exit_code=outcome.exit_code,
-                error=outcome.error,
-                output=outcome.output,
-                lease_expires_at=None,
-                log_lines=Run.log_lines + len(lines),
-                log_bytes=Run.log_bytes + size,
-                log_truncated=Run.log_truncated | truncated,
-            )
-            .returning(Run.id, Run.started_at)
-        )
-        row = done.first()
-        if row is None:
-            log.warning(
-                "run %s: result from worker %s refused: it no longer holds the lease "
-                "(the run was recovered, cancelled or deleted); outcome %s dropped",
-                run.id,
-                worker_id,
-                outcome.status,
-            )
-            return False
-        events: list[dict[str, Any]] = []
-        if logs and lines:
-            rows = _log_rows(run, logs.first_seq, lines)
-            await conn.execute(insert(RUN_LOGS), rows)
-            events.append(_log_event(run, rows))
-        events += [
-            event_row(
-                "run.finished" if outcome.status != "cancelled" else "run.cancelled",
-                job_id=run.job_id,
-                run_id=run.id,
-                owner_id=run.owner_id,
-                payload=status_payload(
-                    outcome.status,
-                    run.attempt,
-                    run.trigger,
-                    run.scheduled_for,
-                    finishedAt=now.isoformat(),
-                    startedAt=row.started_at.isoformat() if row.started_at else None,
-                    httpStatus=outcome.http_status,
-                    exitCode=outcome.exit_code,
-                    error=outcome.error,
-                ),
-            )
-        ]
-        if (
-            outcome.status != "cancelled"
-            and outcome.retryable
-            and run.attempt < run.retry.max_attempts
-        ):
-            job = (
-                await conn.execute(
-                    select(Job.id, Job.owner_id, Job.starting_deadline_seconds).where(
-                        Job.id == run.job_id
-                    )
-                )
-            ).first()
-            if job is not None:
-                delay = retry_delay(run.retry, run.attempt, outcome.retry_after, rng)
-                retries = await insert_runs(conn, [_retry_row(job, run, now, delay)])
-                events += run_events(retries)
-        await emit(conn, events)
-    return True
+    """Record one run's outcome, with its last `lines` (numbered from `first_seq`, by
+    default after the lines it had when claimed); False if fenced off. The worker itself
+    batches outcomes through `record_runs`."""
+    seq = first_seq if first_seq is not None else run.log_lines + 1
+    record = Record(run, seq, lines or [], outcome=outcome)
+    return run.id in await record_runs(db, worker_id, [record], now, rng=rng)
 
 
 async def append_logs(
@@ -345,24 +519,8 @@ async def append_logs(
     """Write log lines (seq from `first_seq`), fenced on the lease; one feed event per batch."""
     if not lines:
         return True
-    size = sum(len(text) for _, _, text in lines)
-    async with db.write_connection() as conn:
-        owned = await conn.execute(
-            update(RUNS)
-            .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
-            .values(
-                log_lines=Run.log_lines + len(lines),
-                log_bytes=Run.log_bytes + size,
-                log_truncated=Run.log_truncated | truncated,
-            )
-            .returning(Run.id)
-        )
-        if owned.first() is None:
-            return False
-        rows = _log_rows(run, first_seq, lines)
-        await conn.execute(insert(RUN_LOGS), rows)
-        await emit(conn, [_log_event(run, rows)])
-    return True
+    record = Record(run, first_seq, lines, truncated)
+    return run.id in await record_runs(db, worker_id, [record], utcnow())
 
 
 async def heartbeat(
@@ -376,21 +534,32 @@ async def heartbeat(
     """Extend the leases of our runs. Returns (runs still ours, runs asked to cancel)."""
     owned: set[int] = set()
     cancel: set[int] = set()
-    async with db.transaction() as session:
+    async with db.write_connection() as conn:
         if run_ids:
-            result = await session.execute(
+            mine = (
+                select(RUNS.c.id)
+                .where(
+                    RUNS.c.id.in_(run_ids),
+                    RUNS.c.worker_id == worker_id,
+                    RUNS.c.status == "running",
+                )
+                .order_by(RUNS.c.id)  # the same lock order as record_runs
+            )
+            if db.is_postgres:
+                mine = mine.with_for_update()
+            result = await conn.execute(
                 update(RUNS)
-                .where(Run.id.in_(run_ids), Run.worker_id == worker_id, Run.status == "running")
+                .where(RUNS.c.id.in_(mine.scalar_subquery()))
                 .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
-                .returning(Run.id, Run.cancel_requested)
+                .returning(RUNS.c.id, RUNS.c.cancel_requested)
             )
             for run_id, cancel_requested in result:
                 owned.add(run_id)
                 if cancel_requested:
                     cancel.add(run_id)
-        await session.execute(
-            update(Worker)
-            .where(Worker.id == worker_id)
+        await conn.execute(
+            update(WORKERS)
+            .where(WORKERS.c.id == worker_id)
             .values(last_heartbeat_at=now, running=len(run_ids), capacity=capacity)
         )
     return owned, cancel
@@ -457,34 +626,8 @@ async def recover_expired(db: Database, now: datetime, *, limit: int = 200) -> i
 
 async def release_run(db: Database, worker_id: str, run: ClaimedRun, now: datetime) -> bool:
     """Hand a run back to the queue (graceful shutdown ran out of time): same attempt."""
-    async with db.transaction() as session:
-        result = await session.execute(
-            update(RUNS)
-            .where(Run.id == run.id, Run.worker_id == worker_id, Run.status == "running")
-            .values(status="queued", worker_id=None, lease_expires_at=None, run_after=now)
-            .returning(Run.id)
-        )
-        if result.first() is None:
-            return False
-        await emit(
-            session,
-            [
-                event_row(
-                    "run.queued",
-                    job_id=run.job_id,
-                    run_id=run.id,
-                    owner_id=run.owner_id,
-                    payload=status_payload(
-                        "queued",
-                        run.attempt,
-                        run.trigger,
-                        run.scheduled_for,
-                        reason=f"handed back by worker {worker_id} at shutdown",
-                    ),
-                )
-            ],
-        )
-    return True
+    record = Record(run, run.log_lines + 1, release=True)
+    return run.id in await record_runs(db, worker_id, [record], now)
 
 
 async def register_worker(

@@ -1,42 +1,52 @@
-"""Streaming a run's log into the database while it runs, in small fenced batches."""
+"""Run logs and outcomes on their way to the database: one writer per worker, in batches.
+
+Each running run has a `RunLogBuffer` that its executor writes lines into (no database
+work on the run's own path). The worker's `Recorder` is the only task that writes runs'
+lines and outcomes: every cycle it takes what is pending — the outcomes of runs that
+finished since the last cycle (with their last lines) and, every FLUSH_INTERVAL, the lines
+of runs still running — and writes all of it in one transaction (`record_runs`). While a
+cycle is in the database, finishing runs queue up for the next one, so the batch grows
+with the load (group commit) and an idle worker still records a lone run at once.
+
+One writer also orders things: a run's lines are always written before its outcome, and
+sequence numbers are assigned only here, so nothing interleaves.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.db.engine import Database
-from worker.claims import ClaimedRun, PendingLogs, append_logs
+from worker.claims import ClaimedRun, Outcome, Record, record_runs
 
 log = logging.getLogger("dts.logs")
 
-FLUSH_INTERVAL = 0.2
-FLUSH_LINES = 200
+FLUSH_INTERVAL = 0.2  # lines of running runs reach the database (and live viewers) this often
+FLUSH_LINES = 200  # ... or as soon as one run has this many waiting
+MAX_BATCH = 256  # runs per transaction
+RECORD_ATTEMPTS = 10  # an outcome the database keeps refusing is dropped after this many
 
 
-class RunLogWriter:
-    """Buffers lines and writes them every FLUSH_INTERVAL seconds (or FLUSH_LINES lines).
-
-    Readers see output within a fraction of a second. After `max_lines` the writer keeps
-    accepting (the script is never blocked) but stores one truncation marker and drops
-    the rest. If a write is fenced off (the run is no longer ours) it stops writing.
-    """
+class RunLogBuffer:
+    """A run's log lines not yet written. After `max_lines` it keeps accepting (the job is
+    never blocked) but stores one truncation marker and drops the rest. Once `fenced` (the
+    run is no longer ours) it drops everything."""
 
     def __init__(
         self,
-        db: Database,
-        worker_id: str,
         run: ClaimedRun,
         *,
         max_lines: int,
         clock: Callable[[], datetime],
         redact: Callable[[str], str] = lambda text: text,
+        on_write: Callable[[RunLogBuffer], None] = lambda _buffer: None,
     ) -> None:
-        self.db = db
-        self.worker_id = worker_id
         self.run = run
         self.max_lines = max_lines
         self.clock = clock
@@ -45,75 +55,222 @@ class RunLogWriter:
         self.accepted = run.log_lines
         self.dropped = 0
         self.fenced = False
-        self._buffer: list[tuple[datetime, str, str]] = []
-        self._truncated = False
-        self._wake = asyncio.Event()
-        self._closed = False
-        self._task = asyncio.create_task(self._flush_loop(), name=f"logs-{run.id}")
+        self.truncated = False
+        self.lines: list[tuple[datetime, str, str]] = []
+        self._on_write = on_write
 
     async def write(self, stream: str, text: str) -> None:
         if self.fenced:
             return
         if self.accepted >= self.max_lines:
             self.dropped += 1
-            if not self._truncated:
-                self._truncated = True
-                self._buffer.append(
+            if not self.truncated:
+                self.truncated = True
+                self.lines.append(
                     (self.clock(), "system", f"[log truncated after {self.max_lines} lines]")
                 )
+                self._on_write(self)
             return
         self.accepted += 1
-        self._buffer.append((self.clock(), stream, self.redact(text)))
-        if len(self._buffer) >= FLUSH_LINES:
+        self.lines.append((self.clock(), stream, self.redact(text)))
+        self._on_write(self)
+
+    def take(self, outcome: Outcome | None = None, *, release: bool = False) -> Record:
+        """Everything pending, as one record; `restore` puts the lines back if it fails."""
+        lines, self.lines = self.lines, []
+        return Record(
+            self.run,
+            self.next_seq,
+            lines,
+            truncated=self.truncated,
+            outcome=outcome,
+            release=release,
+        )
+
+    def restore(self, record: Record) -> None:
+        self.lines = record.lines + self.lines
+
+    def written(self, record: Record) -> None:
+        self.next_seq += len(record.lines)
+
+
+@dataclass
+class _Finish:
+    buffer: RunLogBuffer
+    outcome: Outcome | None
+    release: bool
+    done: asyncio.Future[bool]
+    attempts: int = 0
+
+
+@dataclass
+class RecorderStats:
+    cycles: int = 0
+    records: int = 0
+    failures: int = 0
+    largest: int = 0
+    _started: float = field(default_factory=time.monotonic)
+
+
+class Recorder:
+    """The worker's single writer of run log lines and outcomes (see the module doc)."""
+
+    def __init__(self, db: Database, worker_id: str, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.worker_id = worker_id
+        self.clock = clock
+        self.stats = RecorderStats()
+        self._finishing: list[_Finish] = []
+        self._dirty: dict[int, RunLogBuffer] = {}
+        self._wake = asyncio.Event()
+        self._next_log_flush = 0.0
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="recorder")
+
+    def buffer(
+        self,
+        run: ClaimedRun,
+        *,
+        max_lines: int,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> RunLogBuffer:
+        return RunLogBuffer(
+            run, max_lines=max_lines, clock=self.clock, redact=redact, on_write=self._wrote
+        )
+
+    def _wrote(self, buffer: RunLogBuffer) -> None:
+        if not self._dirty:
+            self._next_log_flush = time.monotonic() + FLUSH_INTERVAL
+            self._wake.set()  # the loop may be waiting without a timeout: set one
+        self._dirty[buffer.run.id] = buffer
+        if len(buffer.lines) >= FLUSH_LINES:
             self._wake.set()
 
-    async def _flush_loop(self) -> None:
-        while not self._closed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
-            self._wake.clear()
-            await self.flush()
-
-    async def flush(self) -> None:
-        if not self._buffer or self.fenced:
-            return
-        lines, self._buffer = self._buffer, []
-        try:
-            ok = await append_logs(
-                self.db,
-                self.worker_id,
-                self.run,
-                self.next_seq,
-                lines,
-                truncated=self._truncated,
-            )
-        except Exception as error:  # a database blip must not kill the run; retry next flush
-            log.warning(
-                "run %s: could not write %d log line(s): %s", self.run.id, len(lines), error
-            )
-            self._buffer = lines + self._buffer
-            return
-        if ok:
-            self.next_seq += len(lines)
-        else:
-            self.fenced = True
-
-    async def close(self, *, flush: bool = True) -> PendingLogs | None:
-        """Stop the flush loop. With `flush=False` the unwritten lines are handed back, for
-        the caller to write in the same transaction as the run's outcome (one round trip
-        fewer per run); None if nothing is pending or the run is no longer ours."""
-        self._closed = True
+    async def finish(
+        self, buffer: RunLogBuffer, outcome: Outcome | None, *, release: bool = False
+    ) -> bool:
+        """Record a run's outcome (or hand it back, `release`) with its last lines; True
+        once committed, False if the run was no longer ours or the database kept failing."""
+        if buffer.fenced:
+            return False
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._finishing.append(_Finish(buffer, outcome, release, done))
         self._wake.set()
-        with contextlib.suppress(Exception):
-            await self._task
-        if not flush:
-            if self.fenced or not self._buffer:
-                return None
-            pending = PendingLogs(self.next_seq, self._buffer, self._truncated)
-            self._buffer = []
-            return pending
-        for _ in range(3):
-            await self.flush()
-            if not self._buffer:
-                break
-        return None
+        return await asyncio.shield(done)
+
+    async def close(self) -> None:
+        """Write what is pending, then stop (after every run has finished)."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), 30)
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        for item in self._finishing:
+            if not item.done.done():
+                item.done.set_result(False)
+
+    async def _loop(self) -> None:
+        backoff = 0.2
+        while True:
+            if not self._finishing and not (self._closing and self._dirty):
+                if self._closing:
+                    return
+                timeout = None
+                if self._dirty:
+                    timeout = max(0.0, self._next_log_flush - time.monotonic())
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+            try:
+                failed = await self._cycle()
+            except Exception:  # a bug here must not leave runs waiting forever
+                log.exception("recorder: unexpected error; pending outcomes dropped")
+                for item in self._finishing:
+                    if not item.done.done():
+                        item.done.set_result(False)
+                self._finishing = []
+                failed = True
+            if failed:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.2
+
+    async def _cycle(self) -> bool:
+        """One transaction's worth; returns whether the database refused it."""
+        finishing, self._finishing = self._finishing[:MAX_BATCH], self._finishing[MAX_BATCH:]
+        records: list[tuple[RunLogBuffer, Record]] = []
+        for item in finishing:
+            self._dirty.pop(item.buffer.run.id, None)
+            records.append((item.buffer, item.buffer.take(item.outcome, release=item.release)))
+        now_mono = time.monotonic()
+        flush_logs = (
+            self._closing
+            or now_mono >= self._next_log_flush
+            or any(len(b.lines) >= FLUSH_LINES for b in self._dirty.values())
+        )
+        if flush_logs and self._dirty:
+            room = MAX_BATCH - len(records)
+            buffers = list(self._dirty.values())[:room]
+            for buffer in buffers:
+                del self._dirty[buffer.run.id]
+                if buffer.lines and not buffer.fenced:
+                    records.append((buffer, buffer.take()))
+            if self._dirty:
+                self._wake.set()  # more than one batch waiting
+            else:
+                self._next_log_flush = now_mono + FLUSH_INTERVAL
+        if not records:
+            return False
+
+        try:
+            owned = await record_runs(
+                self.db, self.worker_id, [r for _, r in records], self.clock()
+            )
+        except Exception as error:
+            self.stats.failures += 1
+            detail = str(error).splitlines()[0] if str(error) else ""
+            log.warning(
+                "could not record %d run(s) (%s: %s); retrying",
+                len(records),
+                type(error).__name__,
+                detail,
+            )
+            retry: list[_Finish] = []
+            for buffer, record in records:
+                buffer.restore(record)
+                if record.outcome is None and not record.release:
+                    self._wrote(buffer)
+            for item in finishing:
+                item.attempts += 1
+                if item.attempts < RECORD_ATTEMPTS:
+                    retry.append(item)
+                    continue
+                log.error(
+                    "run %s: outcome dropped: the database did not answer; the lease will "
+                    "expire and the run will be recovered (marked lost) and retried",
+                    item.buffer.run.id,
+                )
+                item.buffer.fenced = True
+                item.done.set_result(False)
+            self._finishing = retry + self._finishing
+            return True
+
+        self.stats.cycles += 1
+        self.stats.records += len(records)
+        self.stats.largest = max(self.stats.largest, len(records))
+        for buffer, record in records:
+            if record.run.id in owned:
+                buffer.written(record)
+            else:
+                buffer.fenced = True
+                buffer.lines = []
+        for item in finishing:
+            item.done.set_result(item.buffer.run.id in owned)
+        return False

@@ -37,25 +37,26 @@ from worker.claims import (
     ClaimedRun,
     Outcome,
     claim_runs,
-    complete_run,
     heartbeat,
     next_queued_at,
     prune_history,
     recover_expired,
     register_worker,
-    release_run,
     unregister_worker,
 )
 from worker.executors.base import ExecutionContext, ExecutionResult
 from worker.executors.http import HttpExecutor
 from worker.executors.script import ScriptExecutor
-from worker.logs import RunLogWriter
+from worker.logs import Recorder, RunLogBuffer
 from worker.tick import next_due_at, tick
 
 log = logging.getLogger("dts.worker")
 
 # When saturated, how long a claim waits for more slots to free up (batching claims).
 CLAIM_BATCH_WINDOW = 0.01
+# Queued runs past their starting deadline are marked missed this often (the claim never
+# takes them in any case).
+EXPIRE_EVERY = 1.0
 
 Clock = Callable[[], datetime]
 
@@ -64,7 +65,7 @@ Clock = Callable[[], datetime]
 class ActiveRun:
     claimed: ClaimedRun
     ctx: ExecutionContext
-    writer: RunLogWriter
+    logs: RunLogBuffer
     renewed_at: float  # time.monotonic() when our lease was last set (claim or heartbeat)
     task: asyncio.Task[None] | None = None
     finished: bool = False  # the executor returned: the result is real, only unrecorded
@@ -85,6 +86,25 @@ class WorkerStats:
     started: float = field(default_factory=time.monotonic)
 
 
+def worker_session_settings(lease_seconds: float) -> dict[str, str]:
+    """PostgreSQL settings for a worker's connections.
+
+    Worker transactions take row locks (a run being recorded, renewed, claimed) and last
+    milliseconds. If the worker stops mid-transaction — partitioned from the database,
+    SIGSTOPped, its host frozen — the server would keep those locks until TCP notices the
+    peer is gone (hours, by default), and every other worker's recovery scan (`SKIP
+    LOCKED`) would pass over the run: it would stay `running` long after its lease. These
+    make the server end such a session, releasing its locks, well within a lease: idle in
+    a transaction, or with sent data unacknowledged, for a third of the lease.
+    """
+    limit_ms = str(int(max(1.0, lease_seconds / 3) * 1000))
+    return {
+        "application_name": "dts-worker",
+        "idle_in_transaction_session_timeout": limit_ms,
+        "tcp_user_timeout": limit_ms,
+    }
+
+
 def make_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -100,7 +120,12 @@ class WorkerProcess:
         wake: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
-        self.db = db or Database(settings.database_url)
+        # No pre-ping: every loop and every write here is retried after a connection error.
+        self.db = db or Database(
+            settings.database_url,
+            pre_ping=False,
+            session_settings=worker_session_settings(settings.lease_seconds),
+        )
         self._own_db = db is None
         self.clock = clock
         self.id = worker_id or make_worker_id()
@@ -117,6 +142,7 @@ class WorkerProcess:
             settings.script_root, max_output_bytes=settings.output_max_bytes
         )
         self.active: dict[int, ActiveRun] = {}
+        self.recorder = Recorder(self.db, self.id, clock)
         self.wake = wake or asyncio.Event()
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
@@ -136,6 +162,7 @@ class WorkerProcess:
             self.clock(),
         )
         log.info("worker %s started (capacity %d, %s)", self.id, self.capacity, self.db.dialect)
+        self.recorder.start()
         loops = [self._tick_loop, self._claim_loop, self._heartbeat_loop, self._maintenance_loop]
         if self.db.is_postgres:
             loops.append(self._listen_loop)
@@ -185,6 +212,7 @@ class WorkerProcess:
             active.ctx.cancelled.set()
         if leftover:
             await asyncio.wait([a.task for a in leftover if a.task], timeout=15)
+        await self.recorder.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -216,13 +244,19 @@ class WorkerProcess:
 
     async def _claim_loop(self) -> None:
         fallback = self.settings.poll_interval if self.db.is_sqlite else 1.0
+        expired_at = 0.0
         while not self._stopping.is_set():
             self.wake.clear()
             free = self.capacity - len(self.active)
             claimed: list[ClaimedRun] = []
             if free > 0:
                 asked = time.monotonic()  # the lease runs from before we asked, to be safe
-                claimed = await claim_runs(self.db, self.id, free, self.clock(), self.lease)
+                expire = asked - expired_at >= EXPIRE_EVERY
+                claimed = await claim_runs(
+                    self.db, self.id, free, self.clock(), self.lease, expire_deadlines=expire
+                )
+                if expire:
+                    expired_at = asked
                 for run in claimed:
                     self._start(run, asked)
                 self.stats.claimed += len(claimed)
@@ -348,7 +382,7 @@ class WorkerProcess:
             )
             self.stats.abandoned += 1
             active.lost = True
-            active.writer.fenced = True  # drop buffered lines: the run is no longer ours
+            active.logs.fenced = True  # drop buffered lines: the run is no longer ours
             active.ctx.cancelled.set()
 
     async def _maintenance_loop(self) -> None:
@@ -407,28 +441,21 @@ class WorkerProcess:
             log.exception("run %s: the job's stored request cannot be read", run.id)
             spec = None
         redact = self._redactor(spec)
-        writer = RunLogWriter(
-            self.db,
-            self.id,
-            run,
-            max_lines=self.settings.log_max_lines,
-            clock=self.clock,
-            redact=redact,
-        )
+        logs = self.recorder.buffer(run, max_lines=self.settings.log_max_lines, redact=redact)
         ctx = ExecutionContext(
             run_id=run.id,
             attempt=run.attempt,
             idempotency_key=run.idempotency_key,
             timeout_seconds=run.timeout_seconds,
-            log=writer.write,
+            log=logs.write,
             job_id=run.job_id,
             job_name=run.job_name,
         )
-        active = ActiveRun(run, ctx, writer, renewed_at, spec=spec, redact=redact)
+        active = ActiveRun(run, ctx, logs, renewed_at, spec=spec, redact=redact)
         self.active[run.id] = active
-        active.task = asyncio.create_task(self._execute(active, writer), name=f"run-{run.id}")
+        active.task = asyncio.create_task(self._execute(active), name=f"run-{run.id}")
 
-    async def _execute(self, active: ActiveRun, writer: RunLogWriter) -> None:
+    async def _execute(self, active: ActiveRun) -> None:
         run, ctx = active.claimed, active.ctx
         try:
             result = await self._run_executor(run, ctx, active.spec)
@@ -436,14 +463,11 @@ class WorkerProcess:
             # the database below, which records it or refuses it (fencing). A result that
             # came after is the stop we caused: it is not recorded at all.
             active.finished = True
-            stopped_for_lost_lease = active.lost
-            handing_back = active.handed_back
-            # The last lines go in with the outcome; handed-back runs write theirs now.
-            pending = await writer.close(flush=handing_back)
             if active.handed_back:
-                await release_run(self.db, self.id, run, self.clock())
+                await self.recorder.finish(active.logs, None, release=True)
                 return
-            if stopped_for_lost_lease:
+            if active.lost:
+                active.logs.fenced = True
                 self.stats.fenced += 1
                 log.warning(
                     "run %s: finished after losing its lease; outcome %s not recorded",
@@ -461,23 +485,8 @@ class WorkerProcess:
                 retry_after=result.retry_after,
                 log_truncated=result.output_truncated,
             )
-            for attempt in range(10):
-                try:
-                    ok = await complete_run(
-                        self.db, self.id, run, outcome, self.clock(), logs=pending
-                    )
-                    break
-                except Exception as error:  # database blip: the lease still protects the run
-                    log.warning("run %s: could not record outcome (%s); retrying", run.id, error)
-                    await asyncio.sleep(min(0.2 * 2**attempt, 5))
-            else:
-                ok = False
-                log.error(
-                    "run %s: outcome %s dropped: the database did not answer; the lease will "
-                    "expire and the run will be recovered (marked lost) and retried",
-                    run.id,
-                    result.outcome,
-                )
+            # Batched with other runs' outcomes; its last log lines go in first.
+            ok = await self.recorder.finish(active.logs, outcome)
             self.stats.completed += ok
             self.stats.fenced += not ok
         finally:

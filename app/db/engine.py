@@ -30,7 +30,14 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    pre_ping: bool = True,
+    session_settings: dict[str, str] | None = None,
+) -> AsyncEngine:
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
         engine = create_async_engine(
@@ -45,9 +52,12 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "dts"}, "timeout": 10},
+        connect_args={
+            "server_settings": {"application_name": "dts", **(session_settings or {})},
+            "timeout": 10,
+        },
     )
 
 
@@ -72,9 +82,28 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 class Database:
     """Engine, session factory and the dialect-specific knobs services need."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        pre_ping: bool = True,
+        session_settings: dict[str, str] | None = None,
+    ) -> None:
+        """`pre_ping=False` skips the pool's liveness check before each checkout (one round
+        trip per transaction): for callers that retry on a dropped connection anyway, such
+        as the worker, whose every loop and write is retried after an error. A dead pooled
+        connection then fails its first statement, which invalidates the pool.
+        `session_settings`: PostgreSQL settings for every connection (e.g. timeouts)."""
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = create_engine(
+            url,
+            pool_size=pool_size,
+            echo=echo,
+            pre_ping=pre_ping,
+            session_settings=session_settings,
+        )
         self.dialect = self.engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
         self.is_postgres = self.dialect == "postgresql"
