@@ -15,6 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The worker's HTTP client (worker/executors/factory.py). aiohttp costs about a tenth of
+# httpx's CPU per request (docs/architecture.md, "HTTP executors"); both are SSRF-guarded
+# and behave alike, httpx stays as the fallback.
+HttpClient = Literal["aiohttp", "httpx"]
+
 DEV_JWT_SECRET = "dts-development-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATA_DIR = Path(".dts")
 
@@ -83,6 +88,7 @@ class Settings(BaseSettings):
     smtp_from: str = "dts <no-reply@localhost>"
     script_root: Path = Field(default_factory=Path.cwd)
     http_allow_private: bool = False
+    http_client: HttpClient = "aiohttp"
     allow_signup: bool = True
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(default=30, ge=1, le=365)

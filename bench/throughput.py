@@ -10,7 +10,8 @@ References, measured in the same invocation against the same target with the sam
 of processes and 16 requests in flight per process:
 - raw httpx loop (the client ceiling the design targets are stated against);
 - raw aiohttp loop (is the client the ceiling?);
-- dts's own HttpExecutor in a loop, no database (the executor's share of the cost);
+- dts's own HTTP executors in a loop, no database (the executor's share of the cost),
+  side by side: HttpExecutor (httpx) and AiohttpExecutor (aiohttp, the default);
 - Procrastinate 3 (PostgreSQL), a task doing the same GET with httpx, N deferred jobs.
 """
 
@@ -66,6 +67,7 @@ async def main(args: argparse.Namespace) -> None:
             raw = await drain_clients("httpx", *same)
             aio = await drain_clients("aiohttp", *same)
             executor = await drain_clients("executor", *same)
+            executor_aiohttp = await drain_clients("executor-aiohttp", *same)
             sniffio = None
             if not main_has_sniffio():
                 sniffio = await drain_clients("httpx", *same, with_sniffio=True)
@@ -76,7 +78,18 @@ async def main(args: argparse.Namespace) -> None:
             if sniffio:
                 rows.append(_row(workers, "raw httpx loop, sniffio importable", sniffio, raw, ref))
             rows.append(_row(workers, "raw aiohttp loop", aio, raw, ref))
-            rows.append(_row(workers, "dts HttpExecutor loop, no database", executor, raw, ref))
+            rows.append(
+                _row(workers, "dts HttpExecutor (httpx) loop, no database", executor, raw, ref)
+            )
+            rows.append(
+                _row(
+                    workers,
+                    "dts AiohttpExecutor loop, no database",
+                    executor_aiohttp,
+                    raw,
+                    ref,
+                )
+            )
             if ref:
                 rows.append(_row(workers, "Procrastinate (PostgreSQL)", ref, raw, ref))
             for engine in args.engines:

@@ -50,6 +50,15 @@ def test_brief_aliases_and_database_urls(
     assert settings.port == 8080
 
 
+@pytest.mark.parametrize(("value", "expected"), [(None, "aiohttp"), ("httpx", "httpx")])
+def test_http_client_defaults_to_aiohttp(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: str
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("DTS_HTTP_CLIENT", value)
+    assert load_settings().http_client == expected
+
+
 def test_dts_name_wins_over_alias(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DTS_PORT", "5000")
     monkeypatch.setenv("PORT", "6000")
@@ -67,6 +76,7 @@ def test_dts_name_wins_over_alias(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DTS_SMTP_URL", "http://mail", "DTS_SMTP_URL"),
         ("DTS_WORKER_CONCURRENCY", "0", "DTS_WORKER_CONCURRENCY"),
         ("DTS_HTTP_ALLOW_PRIVATE", "perhaps", "DTS_HTTP_ALLOW_PRIVATE"),
+        ("DTS_HTTP_CLIENT", "requests", "DTS_HTTP_CLIENT"),
     ],
 )
 def test_malformed_setting_fails_with_one_line_naming_it(

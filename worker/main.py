@@ -45,7 +45,7 @@ from worker.claims import (
     unregister_worker,
 )
 from worker.executors.base import ExecutionContext, ExecutionResult
-from worker.executors.http import HttpExecutor
+from worker.executors.factory import make_http_executor
 from worker.executors.script import ScriptExecutor
 from worker.logs import Recorder, RunLogBuffer
 from worker.tick import next_due_at, tick
@@ -78,6 +78,7 @@ class ActiveRun:
 @dataclass
 class WorkerStats:
     claimed: int = 0
+    claims: int = 0  # claim transactions that took at least one run
     completed: int = 0
     fenced: int = 0
     abandoned: int = 0
@@ -133,7 +134,8 @@ class WorkerProcess:
         self.lease = settings.lease_seconds
         self.heartbeat_every = max(0.2, min(1.0, self.lease / 3))
         self.secrets = SecretBox(settings)
-        self.http = HttpExecutor(
+        self.http = make_http_executor(
+            settings.http_client,
             allow_private=settings.http_allow_private,
             user_agent=f"dts/{__version__}",
             max_connections=max(16, self.capacity * 2),
@@ -222,7 +224,19 @@ class WorkerProcess:
         await self.script.aclose()
         if self._own_db:
             await self.db.dispose()
-        log.info("worker %s stopped", self.id)
+        rec = self.recorder.stats
+        log.info(
+            "worker %s stopped: %d run(s) claimed in %d claim(s), %d completed, %d fenced off; "
+            "%d record(s) written in %d transaction(s) (largest %d)",
+            self.id,
+            self.stats.claimed,
+            self.stats.claims,
+            self.stats.completed,
+            self.stats.fenced,
+            rec.records,
+            rec.cycles,
+            rec.largest,
+        )
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -260,6 +274,7 @@ class WorkerProcess:
                 for run in claimed:
                     self._start(run, asked)
                 self.stats.claimed += len(claimed)
+                self.stats.claims += bool(claimed)
             if claimed and len(claimed) == free:
                 await self._gather_free_slots()  # there may be more: claim when slots free up
                 continue

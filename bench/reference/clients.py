@@ -1,12 +1,16 @@
 """A raw HTTP client loop: N GETs, C at a time, no scheduler — the client ceiling.
 
-    python bench/reference/clients.py {httpx|aiohttp|executor} URL N C
+    python bench/reference/clients.py {httpx|aiohttp|executor|executor-aiohttp} URL N C
 
 Prints "ready", waits for a line on stdin (so several processes start together), runs,
 then prints one JSON line: {"start": t0, "end": t1, "ok": n, "cpu": seconds used}.
 `executor` drives dts's own HttpExecutor (SSRF-guarded httpx client, headers, logging
-callbacks) with a no-op log: the client side of a dts run without the database.
-`aiohttp` needs the reference virtualenv (bench/.venv-ref).
+callbacks) with a no-op log: the client side of a dts run without the database;
+`executor-aiohttp` the same with AiohttpExecutor (`DTS_HTTP_CLIENT=aiohttp`). Both are
+built by `make_http_executor` as the bench's workers build them (private targets allowed:
+the target is on loopback; the guard's address check runs once per new connection, and
+connections are pooled). `aiohttp` (the raw loop) needs the reference virtualenv
+(bench/.venv-ref); the executors run in the main one.
 """
 
 from __future__ import annotations
@@ -46,12 +50,19 @@ async def _aiohttp(url: str, concurrency: int) -> tuple[Get, Callable[[], Awaita
     return get, session.close
 
 
-async def _executor(url: str, concurrency: int) -> tuple[Get, Callable[[], Awaitable[None]]]:
+async def _executor(
+    url: str, concurrency: int, client: str = "httpx"
+) -> tuple[Get, Callable[[], Awaitable[None]]]:
     from app.domain.job_spec import HttpSpec
     from worker.executors.base import ExecutionContext
-    from worker.executors.http import HttpExecutor
+    from worker.executors.factory import make_http_executor
 
-    executor = HttpExecutor(allow_private=True, max_connections=max(16, concurrency * 2))
+    # As the worker builds it (DTS_HTTP_ALLOW_PRIVATE=true, as bench's workers run).
+    executor = make_http_executor(
+        client,  # type: ignore[arg-type]
+        allow_private=True,
+        max_connections=max(16, concurrency * 2),
+    )
     spec = HttpSpec(method="GET", url=url)
 
     async def no_log(_stream: str, _text: str) -> None:
@@ -66,7 +77,18 @@ async def _executor(url: str, concurrency: int) -> tuple[Get, Callable[[], Await
     return get, executor.aclose
 
 
-CLIENTS = {"httpx": _httpx, "aiohttp": _aiohttp, "executor": _executor}
+async def _executor_aiohttp(
+    url: str, concurrency: int
+) -> tuple[Get, Callable[[], Awaitable[None]]]:
+    return await _executor(url, concurrency, "aiohttp")
+
+
+CLIENTS = {
+    "httpx": _httpx,
+    "aiohttp": _aiohttp,
+    "executor": _executor,
+    "executor-aiohttp": _executor_aiohttp,
+}
 
 
 async def main(kind: str, url: str, total: int, concurrency: int) -> None:

@@ -94,6 +94,8 @@ class TargetServer:
                     200: "OK",
                     201: "Created",
                     302: "Found",
+                    303: "See Other",
+                    307: "Temporary Redirect",
                     404: "Not Found",
                     429: "Too Many Requests",
                     500: "Internal Server Error",
@@ -136,6 +138,14 @@ class TargetServer:
             return 302, {"Location": "/ok"}, b""
         if path == "/redirect-to":
             return 302, {"Location": seen.path.split("to=", 1)[1]}, b""
+        if path == "/see-other":
+            return 303, {"Location": "/echo"}, b""
+        if path == "/temporary":
+            return 307, {"Location": "/echo"}, b""
+        if path == "/loop":
+            return 302, {"Location": "/loop"}, b""
+        if path == "/to-ftp":
+            return 302, {"Location": "ftp://files.example.com/x"}, b""
         if path == "/set-cookie":
             return 200, {"Set-Cookie": "session=abc123; Path=/"}, b"ok"
         if path == "/big":
