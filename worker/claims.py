@@ -180,6 +180,25 @@ async def claim_runs(
     about once a second rather than on every claim)."""
     if limit <= 0:
         return []
+    if db.is_postgres:
+        from worker.claims_pg import claim_runs_pg
+
+        if expire_deadlines:
+            async with db.write_connection() as conn:
+                await emit(conn, await _expire_deadlines(conn, now))
+        return await claim_runs_pg(db, worker_id, limit, now, lease_seconds)
+    return await _claim_runs_tx(db, worker_id, limit, now, lease_seconds, expire_deadlines)
+
+
+async def _claim_runs_tx(
+    db: Database,
+    worker_id: str,
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+    expire_deadlines: bool,
+) -> list[ClaimedRun]:
+    """`claim_runs` as a transaction of portable statements (SQLite's path)."""
     lease = now + timedelta(seconds=lease_seconds)
     async with db.write_connection() as conn:
         events = await _expire_deadlines(conn, now) if expire_deadlines else []
@@ -326,6 +345,44 @@ _UPDATE_RELEASED = (
 )
 
 
+def _will_retry(record: Record) -> bool:
+    outcome = record.outcome
+    return (
+        outcome is not None
+        and outcome.status != "cancelled"
+        and outcome.retryable
+        and record.run.attempt < record.run.retry.max_attempts
+    )
+
+
+def record_events(records: list[Record], worker_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The feed events of a batch, in order: per run, its log lines, then its outcome."""
+    events: list[dict[str, Any]] = []
+    for record in records:
+        if record.lines:
+            events.append(
+                _log_event(record.run, _log_rows(record.run, record.first_seq, record.lines))
+            )
+        if record.release:
+            events.append(_released_event(record.run, worker_id))
+        elif record.outcome is not None:
+            events.append(_finished_event(record.run, record.outcome, now))
+    return events
+
+
+def _warn_refused(records: list[Record], owned: set[int], worker_id: str) -> None:
+    for record in records:
+        if record.run.id not in owned:
+            log.warning(
+                "run %s: %s from worker %s refused: it no longer holds the lease "
+                "(the run was recovered, cancelled or deleted)%s",
+                record.run.id,
+                "result" if record.outcome else "log lines",
+                worker_id,
+                f"; outcome {record.outcome.status} dropped" if record.outcome else "",
+            )
+
+
 async def record_runs(
     db: Database,
     worker_id: str,
@@ -334,16 +391,37 @@ async def record_runs(
     *,
     rng: random.Random | None = None,
 ) -> set[int]:
-    """Write a batch of log lines and outcomes in one transaction; returns the ids of the
-    runs whose writes were accepted. A run this worker no longer holds (recovered,
-    cancelled by deletion, handed over) is fenced off: nothing of it is written.
+    """Write a batch of log lines and outcomes atomically; returns the ids of the runs
+    whose writes were accepted. A run this worker no longer holds (recovered, cancelled
+    by deletion, handed over) is fenced off: nothing of it is written.
 
     Per run, its lines go in before its outcome's event, so a log subscriber has every
     line when it hears the run ended; a finished run that may be retried queues its next
-    attempt in the same transaction.
+    attempt in the same transaction. On PostgreSQL a batch without retries is one
+    statement (claims_pg.py).
     """
     if not records:
         return set()
+    if db.is_postgres and not any(_will_retry(r) for r in records):
+        from worker.claims_pg import record_runs_pg
+
+        events = record_events(records, worker_id, now)
+        owned = await record_runs_pg(db, worker_id, records, now, events)
+    else:
+        owned = await _record_runs_tx(db, worker_id, records, now, rng)
+    _warn_refused(records, owned, worker_id)
+    return owned
+
+
+async def _record_runs_tx(
+    db: Database,
+    worker_id: str,
+    records: list[Record],
+    now: datetime,
+    rng: random.Random | None,
+) -> set[int]:
+    """`record_runs` as a transaction of portable statements: a fencing read (locking the
+    rows on PostgreSQL; SQLite's write lock is already held), then executemany writes."""
     async with db.write_connection() as conn:
         fence = (
             select(RUNS.c.id)
@@ -357,34 +435,20 @@ async def record_runs(
         if db.is_postgres:
             fence = fence.with_for_update()
         owned = set((await conn.execute(fence)).scalars())
-        for record in records:
-            if record.run.id not in owned:
-                log.warning(
-                    "run %s: %s from worker %s refused: it no longer holds the lease "
-                    "(the run was recovered, cancelled or deleted)%s",
-                    record.run.id,
-                    "result" if record.outcome else "log lines",
-                    worker_id,
-                    f"; outcome {record.outcome.status} dropped" if record.outcome else "",
-                )
         accepted = [r for r in records if r.run.id in owned]
         if not accepted:
             return owned
 
-        events: list[dict[str, Any]] = []
         log_rows: list[dict[str, Any]] = []
         groups: dict[Any, list[dict[str, Any]]] = {
             _UPDATE_LOG_COUNTERS: [],
             _UPDATE_FINISHED: [],
             _UPDATE_RELEASED: [],
         }
-        retrying: list[Record] = []
         for record in accepted:
             run = record.run
             if record.lines:
-                rows = _log_rows(run, record.first_seq, record.lines)
-                log_rows += rows
-                events.append(_log_event(run, rows))
+                log_rows += _log_rows(run, record.first_seq, record.lines)
             params: dict[str, Any] = {
                 "r_id": run.id,
                 "r_worker": worker_id,
@@ -396,11 +460,10 @@ async def record_runs(
             outcome = record.outcome
             if record.release:
                 groups[_UPDATE_RELEASED].append(params)
-                events.append(_released_event(run, worker_id))
             elif outcome is None:
                 if record.lines or record.truncated:
+                    del params["r_now"]
                     groups[_UPDATE_LOG_COUNTERS].append(params)
-                del params["r_now"]
             else:
                 params["r_truncated"] = record.truncated or outcome.log_truncated
                 params.update(
@@ -411,18 +474,13 @@ async def record_runs(
                     r_output=outcome.output,
                 )
                 groups[_UPDATE_FINISHED].append(params)
-                events.append(_finished_event(run, outcome, now))
-                if (
-                    outcome.status != "cancelled"
-                    and outcome.retryable
-                    and run.attempt < run.retry.max_attempts
-                ):
-                    retrying.append(record)
         if log_rows:
             await conn.execute(insert(RUN_LOGS), log_rows)
         for statement, params_list in groups.items():
             if params_list:
                 await conn.execute(statement, params_list)
+        events = record_events(accepted, worker_id, now)
+        retrying = [r for r in accepted if _will_retry(r)]
         if retrying:
             events += await _queue_retries(conn, retrying, now, rng)
         await emit(conn, events)

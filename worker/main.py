@@ -197,6 +197,12 @@ class WorkerProcess:
     async def shutdown(self) -> None:
         self._stopping.set()
         self.wake.set()
+        # A claim in flight is let finish, not cancelled: its runs are already ours in the
+        # database, so they are started and drained like the others (cancelling it would
+        # leave them `running` with nobody on them until their lease expired).
+        claiming = [t for t in self._tasks if t.get_name() == "_claim_loop"]
+        if claiming:
+            await asyncio.wait(claiming, timeout=10)
         for task in self._tasks:
             if task.get_name() != "_heartbeat_loop":
                 task.cancel()
