@@ -35,10 +35,12 @@ class Services:
     feed: FeedHub
     clock: Clock = utcnow
     wake_workers: asyncio.Event = field(default_factory=asyncio.Event)
+    wake_scheduler: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, settings: Settings, db: Database, *, clock: Clock = utcnow) -> Services:
         wake = asyncio.Event()
+        wake_scheduler = asyncio.Event()
         mailer = Mailer(settings)
         return cls(
             settings=settings,
@@ -50,12 +52,14 @@ class Services:
                 script_root=settings.script_root,
                 allow_private=settings.http_allow_private,
                 clock=clock,
+                on_scheduled=wake_scheduler.set,
             ),
             runs=RunService(db, clock=clock, on_queued=wake.set),
             mailer=mailer,
             feed=FeedHub(db),
             clock=clock,
             wake_workers=wake,
+            wake_scheduler=wake_scheduler,
         )
 
     async def start(self) -> None:

@@ -61,7 +61,12 @@ def create_app(
         if embedded_worker:
             from worker.main import WorkerProcess
 
-            embedded = WorkerProcess(settings, db=database, wake=services.wake_workers)
+            embedded = WorkerProcess(
+                settings,
+                db=database,
+                wake=services.wake_workers,
+                tick_wake=services.wake_scheduler,
+            )
             worker_task = asyncio.create_task(embedded.run(stop_worker), name="embedded-worker")
         try:
             yield {}

@@ -119,7 +119,10 @@ class WorkerProcess:
         clock: Clock = utcnow,
         worker_id: str | None = None,
         wake: asyncio.Event | None = None,
+        tick_wake: asyncio.Event | None = None,
     ) -> None:
+        """`wake` wakes the claim loop (new runs queued), `tick_wake` the scheduler tick
+        (a job's next run time changed); both are also set by PostgreSQL's NOTIFY."""
         self.settings = settings
         # No pre-ping: every loop and every write here is retried after a connection error.
         self.db = db or Database(
@@ -146,6 +149,7 @@ class WorkerProcess:
         self.active: dict[int, ActiveRun] = {}
         self.recorder = Recorder(self.db, self.id, clock)
         self.wake = wake or asyncio.Event()
+        self.tick_wake = tick_wake or asyncio.Event()
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -197,6 +201,7 @@ class WorkerProcess:
     async def shutdown(self) -> None:
         self._stopping.set()
         self.wake.set()
+        self.tick_wake.set()
         # A claim in flight is let finish, not cancelled: its runs are already ours in the
         # database, so they are started and drained like the others (cancelling it would
         # leave them `running` with nobody on them until their lease expired).
@@ -253,14 +258,26 @@ class WorkerProcess:
     async def _tick_loop(self) -> None:
         poll = self.settings.poll_interval
         while not self._stopping.is_set():
+            self.tick_wake.clear()
             now = self.clock()
+            began = time.monotonic()
             stats = await tick(self.db, now)
             self.stats.ticks += 1
+            if stats.jobs:
+                log.debug(
+                    "tick: %d job(s) due, %d run(s) queued in %.0f ms",
+                    stats.jobs,
+                    stats.queued,
+                    (time.monotonic() - began) * 1000,
+                )
             if stats.queued:
                 self.wake.set()
             due = await next_due_at(self.db)
             wait = poll if due is None else (due - self.clock()).total_seconds()
-            await self._sleep(min(poll, max(wait, 0.005)))
+            # Until the next job is due, or a job's schedule changes (NOTIFY dts_jobs, or
+            # this process's own API in `dts up`), or the poll interval.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.tick_wake.wait(), min(poll, max(wait, 0.005)))
 
     async def _claim_loop(self) -> None:
         fallback = self.settings.poll_interval if self.db.is_sqlite else 1.0
@@ -281,6 +298,12 @@ class WorkerProcess:
                     self._start(run, asked)
                 self.stats.claimed += len(claimed)
                 self.stats.claims += bool(claimed)
+                if claimed:
+                    log.debug(
+                        "claimed %d run(s) in %.0f ms",
+                        len(claimed),
+                        (time.monotonic() - asked) * 1000,
+                    )
             if claimed and len(claimed) == free:
                 await self._gather_free_slots()  # there may be more: claim when slots free up
                 continue
@@ -438,6 +461,8 @@ class WorkerProcess:
             try:
                 conn.add_termination_listener(lambda _c, done=closed: done.set())
                 await conn.add_listener("dts_runs", lambda *_args: self.wake.set())
+                await conn.add_listener("dts_jobs", lambda *_args: self.tick_wake.set())
+                self.tick_wake.set()
                 self.wake.set()  # resync: anything queued while we were away
                 while not closed.is_set() and not self._stopping.is_set():
                     with contextlib.suppress(TimeoutError):

@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 
 from app.db.engine import Database
 from app.db.models import Job
-from app.domain.misfire import DEFAULT_GRACE, plan_due
+from app.domain.misfire import DEFAULT_GRACE, Plan, plan_due
+from app.domain.schedule import Schedule, schedule_from_fields
 from app.feed.events import emit, event_row
-from app.services.jobs import job_schedule
 from app.services.runs import (
     active_runs,
     apply_concurrency,
@@ -61,47 +62,110 @@ async def tick(db: Database, now: datetime, *, batch: int = BATCH) -> TickStats:
             return total
 
 
+# What the tick reads of a job: no ORM objects (the tick is on every worker's hot path).
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+_TICK_COLUMNS = (
+    JOBS.c.id,
+    JOBS.c.owner_id,
+    JOBS.c.next_run_at,
+    JOBS.c.schedule_kind,
+    JOBS.c.cron,
+    JOBS.c.timezone,
+    JOBS.c.interval_seconds,
+    JOBS.c.anchor_at,
+    JOBS.c.run_at,
+    JOBS.c.misfire,
+    JOBS.c.misfire_limit,
+    JOBS.c.concurrency,
+    JOBS.c.starting_deadline_seconds,
+)
+_ADVANCE = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("j_id"))
+    .values(
+        next_run_at=bindparam("j_next", type_=JOBS.c.next_run_at.type),
+        last_scheduled_for=func.coalesce(
+            bindparam("j_last", type_=JOBS.c.last_scheduled_for.type),
+            JOBS.c.last_scheduled_for,
+        ),
+    )
+)
+
+
+@lru_cache(maxsize=4096)
+def _schedule(
+    kind: str | None,
+    cron: str | None,
+    timezone: str | None,
+    every: float | None,
+    anchor: datetime | None,
+    at: datetime | None,
+) -> Schedule:
+    """Parsed once per distinct schedule, not once per job per tick: many jobs share an
+    expression (`*/5 * * * *`), and parsing is a good part of planning."""
+    return schedule_from_fields(
+        kind=kind, cron=cron, timezone=timezone, every_seconds=every, anchor=anchor, at=at
+    )
+
+
 async def _tick_batch(db: Database, now: datetime, batch: int) -> TickStats:
     stats = TickStats()
-    async with db.transaction() as session:
+    async with db.write_connection() as conn:
         query = (
-            select(Job)
-            .where(Job.next_run_at <= now, Job.paused.is_(False))
-            .order_by(Job.next_run_at)
+            select(*_TICK_COLUMNS)
+            .where(JOBS.c.next_run_at <= now, JOBS.c.paused.is_(False))
+            .order_by(JOBS.c.next_run_at)
             .limit(batch)
         )
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True)
-        jobs = list((await session.scalars(query)).all())
+        jobs = (await conn.execute(query)).all()
         if not jobs:
             return stats
         stats.jobs = len(jobs)
         guarded = [job.id for job in jobs if job.concurrency != "allow"]
-        active = await active_runs(session, guarded)
+        active = await active_runs(conn, guarded)
 
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         cancel_queued: list[int] = []
         cancel_running: list[int] = []
+        advance: list[dict[str, Any]] = []
+        plans: dict[tuple[Any, ...], Plan] = {}  # jobs alike in schedule and due time
         for job in jobs:
             assert job.next_run_at is not None
+            key = (
+                job.schedule_kind,
+                job.cron,
+                job.timezone,
+                job.interval_seconds,
+                job.anchor_at,
+                job.run_at,
+            )
             try:
-                schedule = job_schedule(job)
+                schedule = _schedule(*key)
             except Exception as error:  # a stored schedule that no longer parses (tzdata?)
                 log.error("job %s has an invalid schedule, pausing it: %s", job.id, error)
-                job.paused, job.paused_at, job.next_run_at = True, now, None
+                await conn.execute(
+                    update(JOBS)
+                    .where(JOBS.c.id == job.id)
+                    .values(paused=True, paused_at=now, next_run_at=None)
+                )
                 why = {"reason": f"invalid schedule: {error}"}
                 events.append(
                     event_row("job.paused", job_id=job.id, owner_id=job.owner_id, payload=why)
                 )
                 continue
-            plan = plan_due(
-                schedule,
-                job.next_run_at,
-                now,
-                policy=job.misfire,
-                limit=job.misfire_limit,
-            )
+            plan_key = (*key, job.next_run_at, job.misfire, job.misfire_limit)
+            plan = plans.get(plan_key)
+            if plan is None:  # read-only from here on: shared by every job with this key
+                plan = plans[plan_key] = plan_due(
+                    schedule,
+                    job.next_run_at,
+                    now,
+                    policy=job.misfire,
+                    limit=job.misfire_limit,
+                )
             decision = apply_concurrency(
                 job, plan.queue, active.get(job.id, []), now=now, trigger="schedule"
             )
@@ -123,21 +187,21 @@ async def _tick_batch(db: Database, now: datetime, batch: int) -> TickStats:
             cancel_running += decision.cancel_running
             rows += decision.rows
             last = max(plan.queue + plan.missed, default=None)
-            if last is not None:
-                job.last_scheduled_for = last
-            job.next_run_at = plan.next_run_at
+            advance.append({"j_id": job.id, "j_next": plan.next_run_at, "j_last": last})
 
+        if advance:
+            await conn.execute(_ADVANCE, advance)
         events += await cancel_runs(
-            session,
+            conn,
             cancel_queued,
             cancel_running,
             now=now,
             reason="cancelled: replaced by a newer occurrence (concurrency: replace)",
         )
         rows.sort(key=lambda row: (row["scheduled_for"], row["job_id"]))
-        inserted = await insert_runs(session, rows)
+        inserted = await insert_runs(conn, rows)
         events += run_events(inserted)
-        await emit(session, events)
+        await emit(conn, events)
         for row in inserted:
             if row["status"] == "queued":
                 stats.queued += 1

@@ -176,12 +176,16 @@ class JobService:
         script_root: Path,
         allow_private: bool = False,
         clock: Clock = utcnow,
+        on_scheduled: Callable[[], None] | None = None,
     ) -> None:
+        """`on_scheduled` is called after a change to when a job next runs has committed
+        (an in-process scheduler wakes on it; other processes hear PostgreSQL's NOTIFY)."""
         self.db = db
         self.secrets = secrets
         self.script_root = script_root
         self.allow_private = allow_private
         self.clock = clock
+        self.on_scheduled = on_scheduled or (lambda: None)
 
     # --- secrets --------------------------------------------------------------------------
 
@@ -247,6 +251,7 @@ class JobService:
                 ],
             )
             audit.record(session, principal, "job.create", "job", job.id, {"name": job.name}, ip)
+        self.on_scheduled()
         return job
 
     async def _load_for_change(self, session: Any, principal: Principal, job_id: int) -> Job:
@@ -292,6 +297,7 @@ class JobService:
                 ],
             )
             audit.record(session, principal, "job.update", "job", job.id, {"fields": changed}, ip)
+        self.on_scheduled()
         return job
 
     async def set_paused(
@@ -336,6 +342,7 @@ class JobService:
                 {"catchUp": catch_up} if not paused else None,
                 ip,
             )
+        self.on_scheduled()
         return job
 
     async def delete_job(self, principal: Principal, job_id: int, *, ip: str | None = None) -> None:

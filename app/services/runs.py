@@ -99,8 +99,14 @@ class ConcurrencyDecision:
     cancel_running: list[int]  # running runs to ask their worker to stop
 
 
+class PolicyJobRef(JobRef, Protocol):
+    """What the concurrency policy needs of a job (an ORM Job or a Core row)."""
+
+    concurrency: str
+
+
 def apply_concurrency(
-    job: Job,
+    job: PolicyJobRef,
     occurrences: Sequence[datetime],
     active: Sequence[tuple[int, str]],
     *,
@@ -148,7 +154,7 @@ def apply_concurrency(
 
 
 async def active_runs(
-    session: AsyncSession, job_ids: Sequence[int]
+    session: AsyncSession | AsyncConnection, job_ids: Sequence[int]
 ) -> dict[int, list[tuple[int, str]]]:
     if not job_ids:
         return {}
@@ -164,7 +170,7 @@ async def active_runs(
 
 
 async def cancel_runs(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     queued: Sequence[int],
     running: Sequence[int],
     *,
