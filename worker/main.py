@@ -146,7 +146,11 @@ class WorkerProcess:
         self.script = ScriptExecutor(
             settings.script_root, max_output_bytes=settings.output_max_bytes
         )
+        # Runs we hold: executing, or finished and waiting for the recorder (still ours,
+        # so their leases are renewed). A slot is free once its run has finished
+        # executing: the next claim overlaps the previous results' write.
         self.active: dict[int, ActiveRun] = {}
+        self.executing = 0
         self.recorder = Recorder(self.db, self.id, clock)
         self.wake = wake or asyncio.Event()
         self.tick_wake = tick_wake or asyncio.Event()
@@ -284,7 +288,7 @@ class WorkerProcess:
         expired_at = 0.0
         while not self._stopping.is_set():
             self.wake.clear()
-            free = self.capacity - len(self.active)
+            free = self.capacity - self.executing
             claimed: list[ClaimedRun] = []
             if free > 0:
                 asked = time.monotonic()  # the lease runs from before we asked, to be safe
@@ -322,13 +326,13 @@ class WorkerProcess:
         Runs finish in bursts; waiting up to CLAIM_BATCH_WINDOW for a quarter of the slots
         lets one claim round trip serve several runs instead of one each.
         """
-        while self.capacity - len(self.active) <= 0 and not self._stopping.is_set():
+        while self.capacity - self.executing <= 0 and not self._stopping.is_set():
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), 1.0)
         wanted = max(1, self.capacity // 4)
         deadline = time.monotonic() + CLAIM_BATCH_WINDOW
-        while self.capacity - len(self.active) < wanted and not self._stopping.is_set():
+        while self.capacity - self.executing < wanted and not self._stopping.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
@@ -499,12 +503,17 @@ class WorkerProcess:
         )
         active = ActiveRun(run, ctx, logs, renewed_at, spec=spec, redact=redact)
         self.active[run.id] = active
+        self.executing += 1
         active.task = asyncio.create_task(self._execute(active), name=f"run-{run.id}")
 
     async def _execute(self, active: ActiveRun) -> None:
         run, ctx = active.claimed, active.ctx
         try:
-            result = await self._run_executor(run, ctx, active.spec)
+            try:
+                result = await self._run_executor(run, ctx, active.spec)
+            finally:
+                self.executing -= 1
+                self.wake.set()  # a free slot
             # A result that came before we knew the lease was gone is real: it is offered to
             # the database below, which records it or refuses it (fencing). A result that
             # came after is the stop we caused: it is not recorded at all.

@@ -8,6 +8,8 @@ takes row locks (`FOR UPDATE SKIP LOCKED`) inside ordinary transactions.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -112,6 +114,13 @@ class Database:
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, in order,
+        # instead of in SQLite's busy handler, which sleeps (1, 2, 5, 10… ms) and retries:
+        # the worker's claim loop, its recorder, its tick and (in `dts up`) the API would
+        # otherwise keep sleeping on each other. Other processes still meet the busy handler.
+        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        )
 
     def session(self) -> AsyncSession:
         """A session for reads (and writes that need no early write lock)."""
@@ -124,14 +133,14 @@ class Database:
         On SQLite it starts with BEGIN IMMEDIATE: the write lock is taken up front, so the
         reads inside it see exactly what the writes will be based on.
         """
-        async with self._write_sessions() as session, session.begin():
+        async with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def write_connection(self) -> AsyncIterator[AsyncConnection]:
         """A Core write transaction (BEGIN IMMEDIATE on SQLite), for hot paths that need no
         ORM objects: no session bookkeeping per statement."""
-        async with self._write_engine.begin() as connection:
+        async with self._write_lock, self._write_engine.begin() as connection:
             yield connection
 
     @asynccontextmanager
