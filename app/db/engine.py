@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -30,6 +36,65 @@ def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+class SQLiteWriteLock:
+    """Who may write to a SQLite database next: this process's writers in order (an
+    asyncio lock), then across processes an exclusive `flock` on a lock file beside the
+    database. SQLite's own locking stays the rule; this only replaces its busy handler,
+    which sleeps (1, 2, 5 … 100 ms) and retries, with queues the OS and the event loop
+    wake at once. Writers that do not take it (other tools) still meet the busy handler.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._local = asyncio.Lock()
+        database = make_url(url).database
+        self._path: Path | None = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._path = Path(database).expanduser().with_name(Path(database).name + ".wlock")
+        self._fd: int | None = None
+
+    async def __aenter__(self) -> None:
+        await self._local.acquire()
+        try:
+            if self._path is not None and fcntl is not None:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # another process writes: wait in a thread
+                    await self._wait_for_flock(self._fd)
+        except BaseException:
+            self._local.release()
+            raise
+
+    @staticmethod
+    async def _wait_for_flock(fd: int) -> None:
+        assert fcntl is not None
+        waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX))
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The thread cannot be stopped: when it gets the lock, give it straight back.
+            def _give_back(done: asyncio.Future[None]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    with contextlib.suppress(OSError):  # closed meanwhile: released with it
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+
+            waiting.add_done_callback(_give_back)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._local.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def create_engine(
@@ -114,12 +179,11 @@ class Database:
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
-        # SQLite has one writer at a time. Writers of this process queue here, in order,
-        # instead of in SQLite's busy handler, which sleeps (1, 2, 5, 10… ms) and retries:
-        # the worker's claim loop, its recorder, its tick and (in `dts up`) the API would
-        # otherwise keep sleeping on each other. Other processes still meet the busy handler.
-        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
-            asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        # SQLite has one writer at a time: our writers queue for it (SQLiteWriteLock)
+        # rather than sleep in SQLite's busy handler — a worker's claim loop, recorder and
+        # tick, `dts up`'s API, and other worker processes on the same file.
+        self._write_lock: SQLiteWriteLock | contextlib.nullcontext[None] = (
+            SQLiteWriteLock(url) if self.is_sqlite else contextlib.nullcontext()
         )
 
     def session(self) -> AsyncSession:
@@ -150,6 +214,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if isinstance(self._write_lock, SQLiteWriteLock):
+            self._write_lock.close()
 
     def safe_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
