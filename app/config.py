@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=16, ge=1, le=1024)
     lease_seconds: float = Field(default=30.0, ge=2, le=3600)
     poll_interval: float = Field(default=0.5, gt=0, le=60)
+    # How far ahead the scheduler queues occurrences of `allow` jobs, so workers start
+    # them on the dot instead of after the tick that creates them (0: at their time).
+    schedule_lookahead: float = Field(default=1.0, ge=0, le=60)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     retention_days: int = Field(default=30, ge=1, le=3650)
     log_max_lines: int = Field(default=10_000, ge=10)

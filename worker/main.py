@@ -265,7 +265,8 @@ class WorkerProcess:
             self.tick_wake.clear()
             now = self.clock()
             began = time.monotonic()
-            stats = await tick(self.db, now)
+            lookahead = self.settings.schedule_lookahead
+            stats = await tick(self.db, now, lookahead=lookahead)
             self.stats.ticks += 1
             if stats.jobs:
                 log.debug(
@@ -277,7 +278,13 @@ class WorkerProcess:
             if stats.queued:
                 self.wake.set()
             due = await next_due_at(self.db)
-            wait = poll if due is None else (due - self.clock()).total_seconds()
+            wait = poll
+            if due is not None:
+                wait = (due - self.clock()).total_seconds()
+                # Wake `lookahead` early to queue it ahead — unless that moment has passed
+                # (a forbid/replace job, decided only at its time): then at its time.
+                if wait - lookahead > 0:
+                    wait -= lookahead
             # Until the next job is due, or a job's schedule changes (NOTIFY dts_jobs, or
             # this process's own API in `dts up`), or the poll interval.
             with contextlib.suppress(TimeoutError):

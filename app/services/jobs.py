@@ -51,7 +51,7 @@ from app.services.access import (
     ensure_may_write,
     owner_filter,
 )
-from app.services.runs import MAX_PAGE, active_runs, cancel_runs
+from app.services.runs import MAX_PAGE, active_runs, cancel_future_runs, cancel_runs
 from app.services.secrets import SecretBox
 
 Clock = Callable[[], datetime]
@@ -277,11 +277,19 @@ class JobService:
                 draft = replace(draft, spec=self._seal(draft.spec, base.spec))
             for key, value in draft_columns(draft).items():
                 setattr(job, key, value)
+            cancelled: list[dict[str, Any]] = []
             if draft.paused and not base.paused:
                 job.paused_at, job.next_run_at = now, None
+                cancelled = await cancel_future_runs(
+                    session, job.id, now=now, reason="cancelled: the job was paused"
+                )
             elif not draft.paused and (base.paused or draft.schedule != base.schedule):
                 job.paused_at = None
                 job.next_run_at = next_after(draft.schedule, now)
+                cancelled = await cancel_future_runs(
+                    session, job.id, now=now, reason="cancelled: the job's schedule changed"
+                )
+            await emit(session, cancelled)
             job.version += 1
             job.updated_at = now
             changed = sorted(data) if isinstance(data, dict) else []
@@ -322,6 +330,12 @@ class JobService:
             schedule = job_schedule(job)
             if paused:
                 job.paused, job.paused_at, job.next_run_at = True, now, None
+                await emit(
+                    session,
+                    await cancel_future_runs(
+                        session, job.id, now=now, reason="cancelled: the job was paused"
+                    ),
+                )
             else:
                 since = job.paused_at if catch_up and job.paused_at else now
                 job.paused, job.paused_at = False, None

@@ -207,6 +207,24 @@ async def cancel_runs(
     return events
 
 
+async def cancel_future_runs(
+    session: AsyncSession | AsyncConnection, job_id: int, *, now: datetime, reason: str
+) -> list[dict[str, Any]]:
+    """Cancel a job's scheduled runs queued ahead of their time (the scheduler's
+    look-ahead) when the schedule they came from no longer holds: paused or changed."""
+    ids = (
+        await session.execute(
+            select(Run.id).where(
+                Run.job_id == job_id,
+                Run.status == "queued",
+                Run.trigger == "schedule",
+                Run.run_after > now,
+            )
+        )
+    ).scalars()
+    return await cancel_runs(session, list(ids), [], now=now, reason=reason)
+
+
 async def insert_runs(
     session: AsyncSession | AsyncConnection, rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
