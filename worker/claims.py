@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, Table, bindparam, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from app.db.engine import Database
 from app.db.models import Job, Run, RunLog, Worker
 from app.db.types import utcnow
 from app.domain.retry import RetryPolicy, retry_delay
-from app.feed.events import emit, event_row
+from app.feed.events import EVENTS, emit, event_row
 from app.services.runs import (
     JobRef,
     insert_runs,
@@ -133,9 +133,9 @@ _JOB_COLUMNS = (
 )
 
 
-async def _expire_deadlines(conn: AsyncConnection, now: datetime) -> list[dict[str, Any]]:
+def _expire_deadlines(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     """Queued runs past their starting deadline become `missed`; returns their events."""
-    expired = await conn.execute(
+    expired = conn.execute(
         update(RUNS)
         .where(RUNS.c.status == "queued", RUNS.c.start_deadline_at < now)
         .values(
@@ -184,8 +184,7 @@ async def claim_runs(
         from worker.claims_pg import claim_runs_pg
 
         if expire_deadlines:
-            async with db.write_connection() as conn:
-                await emit(conn, await _expire_deadlines(conn, now))
+            await db.run_write(lambda conn: _emit(conn, _expire_deadlines(conn, now)))
         return await claim_runs_pg(db, worker_id, limit, now, lease_seconds)
     return await _claim_runs_tx(db, worker_id, limit, now, lease_seconds, expire_deadlines)
 
@@ -198,87 +197,103 @@ async def _claim_runs_tx(
     lease_seconds: float,
     expire_deadlines: bool,
 ) -> list[ClaimedRun]:
-    """`claim_runs` as a transaction of portable statements (SQLite's path)."""
+    """`claim_runs` as a transaction of portable statements (SQLite's path), run as one
+    unit (`Database.run_write`: on SQLite one hop to a thread, holding the write lock for
+    the statements only)."""
+    return await db.run_write(
+        lambda conn: _claim_sync(
+            conn, db.is_postgres, worker_id, limit, now, lease_seconds, expire_deadlines
+        )
+    )
+
+
+def _claim_sync(
+    conn: Connection,
+    postgres: bool,
+    worker_id: str,
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+    expire_deadlines: bool,
+) -> list[ClaimedRun]:
     lease = now + timedelta(seconds=lease_seconds)
-    async with db.write_connection() as conn:
-        events = await _expire_deadlines(conn, now) if expire_deadlines else []
-        picked = (
-            select(RUNS.c.id)
-            .where(
-                RUNS.c.status == "queued",
-                RUNS.c.run_after <= now,
-                or_(RUNS.c.start_deadline_at.is_(None), RUNS.c.start_deadline_at >= now),
-            )
-            .order_by(RUNS.c.run_after)  # ix_runs_queued's order: no sort of the whole queue
-            .limit(limit)
+    events = _expire_deadlines(conn, now) if expire_deadlines else []
+    picked = (
+        select(RUNS.c.id)
+        .where(
+            RUNS.c.status == "queued",
+            RUNS.c.run_after <= now,
+            or_(RUNS.c.start_deadline_at.is_(None), RUNS.c.start_deadline_at >= now),
         )
-        if db.is_postgres:
-            picked = picked.with_for_update(skip_locked=True)
-        result = await conn.execute(
-            update(RUNS)
-            .where(RUNS.c.id.in_(picked.scalar_subquery()))
-            .values(status="running", worker_id=worker_id, lease_expires_at=lease, started_at=now)
-            .returning(
-                RUNS.c.id,
-                RUNS.c.job_id,
-                RUNS.c.owner_id,
-                RUNS.c.attempt,
-                RUNS.c.root_run_id,
-                RUNS.c.scheduled_for,
-                RUNS.c.trigger,
-                RUNS.c.log_lines,
-            )
+        .order_by(RUNS.c.run_after)  # ix_runs_queued's order: no sort of the whole queue
+        .limit(limit)
+    )
+    if postgres:
+        picked = picked.with_for_update(skip_locked=True)
+    result = conn.execute(
+        update(RUNS)
+        .where(RUNS.c.id.in_(picked.scalar_subquery()))
+        .values(status="running", worker_id=worker_id, lease_expires_at=lease, started_at=now)
+        .returning(
+            RUNS.c.id,
+            RUNS.c.job_id,
+            RUNS.c.owner_id,
+            RUNS.c.attempt,
+            RUNS.c.root_run_id,
+            RUNS.c.scheduled_for,
+            RUNS.c.trigger,
+            RUNS.c.log_lines,
         )
-        claimed_rows = result.all()
-        claimed: list[ClaimedRun] = []
-        if claimed_rows:
-            job_ids = {row.job_id for row in claimed_rows}
-            jobs = {
-                job.id: job
-                for job in await conn.execute(select(*_JOB_COLUMNS).where(JOBS.c.id.in_(job_ids)))
-            }
-            started_payload = {"workerId": worker_id, "startedAt": now.isoformat()}
-            for row in claimed_rows:
-                job = jobs[row.job_id]
-                claimed.append(
-                    ClaimedRun(
-                        id=row.id,
-                        job_id=row.job_id,
-                        owner_id=row.owner_id,
-                        attempt=row.attempt,
-                        root_run_id=row.root_run_id,
-                        scheduled_for=row.scheduled_for,
-                        trigger=row.trigger,
-                        job_type=job.type,
-                        job_spec=job.spec,
-                        timeout_seconds=job.timeout_seconds,
-                        retry=RetryPolicy(
-                            max_attempts=job.max_attempts,
-                            initial_delay=job.retry_initial_delay,
-                            max_delay=job.retry_max_delay,
-                            multiplier=job.retry_multiplier,
-                        ),
-                        job_name=job.name,
-                        log_lines=row.log_lines,
-                        started_at=now,
-                    )
+    )
+    claimed_rows = result.all()
+    claimed: list[ClaimedRun] = []
+    if claimed_rows:
+        job_ids = {row.job_id for row in claimed_rows}
+        jobs = {
+            job.id: job for job in conn.execute(select(*_JOB_COLUMNS).where(JOBS.c.id.in_(job_ids)))
+        }
+        started_payload = {"workerId": worker_id, "startedAt": now.isoformat()}
+        for row in claimed_rows:
+            job = jobs[row.job_id]
+            claimed.append(
+                ClaimedRun(
+                    id=row.id,
+                    job_id=row.job_id,
+                    owner_id=row.owner_id,
+                    attempt=row.attempt,
+                    root_run_id=row.root_run_id,
+                    scheduled_for=row.scheduled_for,
+                    trigger=row.trigger,
+                    job_type=job.type,
+                    job_spec=job.spec,
+                    timeout_seconds=job.timeout_seconds,
+                    retry=RetryPolicy(
+                        max_attempts=job.max_attempts,
+                        initial_delay=job.retry_initial_delay,
+                        max_delay=job.retry_max_delay,
+                        multiplier=job.retry_multiplier,
+                    ),
+                    job_name=job.name,
+                    log_lines=row.log_lines,
+                    started_at=now,
                 )
-                events.append(
-                    event_row(
-                        "run.started",
-                        job_id=row.job_id,
-                        run_id=row.id,
-                        owner_id=row.owner_id,
-                        payload=status_payload(
-                            "running",
-                            row.attempt,
-                            row.trigger,
-                            row.scheduled_for,
-                            **started_payload,
-                        ),
-                    )
+            )
+            events.append(
+                event_row(
+                    "run.started",
+                    job_id=row.job_id,
+                    run_id=row.id,
+                    owner_id=row.owner_id,
+                    payload=status_payload(
+                        "running",
+                        row.attempt,
+                        row.trigger,
+                        row.scheduled_for,
+                        **started_payload,
+                    ),
                 )
-        await emit(conn, events)
+            )
+    _emit(conn, events)
     return claimed
 
 
@@ -421,70 +436,89 @@ async def _record_runs_tx(
     rng: random.Random | None,
 ) -> set[int]:
     """`record_runs` as a transaction of portable statements: a fencing read (locking the
-    rows on PostgreSQL; SQLite's write lock is already held), then executemany writes."""
-    async with db.write_connection() as conn:
-        fence = (
-            select(RUNS.c.id)
-            .where(
-                RUNS.c.id.in_([r.run.id for r in records]),
-                RUNS.c.worker_id == worker_id,
-                RUNS.c.status == "running",
-            )
-            .order_by(RUNS.c.id)  # lock in one order: no deadlock with a concurrent batch
-        )
-        if db.is_postgres:
-            fence = fence.with_for_update()
-        owned = set((await conn.execute(fence)).scalars())
-        accepted = [r for r in records if r.run.id in owned]
-        if not accepted:
-            return owned
+    rows on PostgreSQL; SQLite's write lock is already held), then executemany writes —
+    run as one unit (`Database.run_write`)."""
+    return await db.run_write(
+        lambda conn: _record_sync(conn, db.is_postgres, worker_id, records, now, rng)
+    )
 
-        log_rows: list[dict[str, Any]] = []
-        groups: dict[Any, list[dict[str, Any]]] = {
-            _UPDATE_LOG_COUNTERS: [],
-            _UPDATE_FINISHED: [],
-            _UPDATE_RELEASED: [],
+
+def _record_sync(
+    conn: Connection,
+    postgres: bool,
+    worker_id: str,
+    records: list[Record],
+    now: datetime,
+    rng: random.Random | None,
+) -> set[int]:
+    fence = (
+        select(RUNS.c.id)
+        .where(
+            RUNS.c.id.in_([r.run.id for r in records]),
+            RUNS.c.worker_id == worker_id,
+            RUNS.c.status == "running",
+        )
+        .order_by(RUNS.c.id)  # lock in one order: no deadlock with a concurrent batch
+    )
+    if postgres:
+        fence = fence.with_for_update()
+    owned = set(conn.execute(fence).scalars())
+    accepted = [r for r in records if r.run.id in owned]
+    if not accepted:
+        return owned
+
+    log_rows: list[dict[str, Any]] = []
+    groups: dict[Any, list[dict[str, Any]]] = {
+        _UPDATE_LOG_COUNTERS: [],
+        _UPDATE_FINISHED: [],
+        _UPDATE_RELEASED: [],
+    }
+    for record in accepted:
+        run = record.run
+        if record.lines:
+            log_rows += _log_rows(run, record.first_seq, record.lines)
+        params: dict[str, Any] = {
+            "r_id": run.id,
+            "r_worker": worker_id,
+            "r_lines": len(record.lines),
+            "r_bytes": sum(len(text) for _, _, text in record.lines),
+            "r_truncated": record.truncated,
+            "r_now": now,
         }
-        for record in accepted:
-            run = record.run
-            if record.lines:
-                log_rows += _log_rows(run, record.first_seq, record.lines)
-            params: dict[str, Any] = {
-                "r_id": run.id,
-                "r_worker": worker_id,
-                "r_lines": len(record.lines),
-                "r_bytes": sum(len(text) for _, _, text in record.lines),
-                "r_truncated": record.truncated,
-                "r_now": now,
-            }
-            outcome = record.outcome
-            if record.release:
-                groups[_UPDATE_RELEASED].append(params)
-            elif outcome is None:
-                if record.lines or record.truncated:
-                    del params["r_now"]
-                    groups[_UPDATE_LOG_COUNTERS].append(params)
-            else:
-                params["r_truncated"] = record.truncated or outcome.log_truncated
-                params.update(
-                    r_status=outcome.status,
-                    r_http_status=outcome.http_status,
-                    r_exit_code=outcome.exit_code,
-                    r_error=outcome.error,
-                    r_output=outcome.output,
-                )
-                groups[_UPDATE_FINISHED].append(params)
-        if log_rows:
-            await conn.execute(insert(RUN_LOGS), log_rows)
-        for statement, params_list in groups.items():
-            if params_list:
-                await conn.execute(statement, params_list)
-        events = record_events(accepted, worker_id, now)
-        retrying = [r for r in accepted if _will_retry(r)]
-        if retrying:
-            events += await _queue_retries(conn, retrying, now, rng)
-        await emit(conn, events)
+        outcome = record.outcome
+        if record.release:
+            groups[_UPDATE_RELEASED].append(params)
+        elif outcome is None:
+            if record.lines or record.truncated:
+                del params["r_now"]
+                groups[_UPDATE_LOG_COUNTERS].append(params)
+        else:
+            params["r_truncated"] = record.truncated or outcome.log_truncated
+            params.update(
+                r_status=outcome.status,
+                r_http_status=outcome.http_status,
+                r_exit_code=outcome.exit_code,
+                r_error=outcome.error,
+                r_output=outcome.output,
+            )
+            groups[_UPDATE_FINISHED].append(params)
+    if log_rows:
+        conn.execute(insert(RUN_LOGS), log_rows)
+    for statement, params_list in groups.items():
+        if params_list:
+            conn.execute(statement, params_list)
+    events = record_events(accepted, worker_id, now)
+    retrying = [r for r in accepted if _will_retry(r)]
+    if retrying:
+        events += _queue_retries(conn, retrying, now, rng)
+    _emit(conn, events)
     return owned
+
+
+def _emit(conn: Connection, events: list[dict[str, Any]]) -> None:
+    """`app.feed.events.emit` for a sync connection (inside `Database.run_write`)."""
+    if events:
+        conn.execute(insert(EVENTS), events)
 
 
 def _finished_event(run: ClaimedRun, outcome: Outcome, now: datetime) -> dict[str, Any]:
@@ -523,14 +557,14 @@ def _released_event(run: ClaimedRun, worker_id: str) -> dict[str, Any]:
     )
 
 
-async def _queue_retries(
-    conn: AsyncConnection, records: list[Record], now: datetime, rng: random.Random | None
+def _queue_retries(
+    conn: Connection, records: list[Record], now: datetime, rng: random.Random | None
 ) -> list[dict[str, Any]]:
     """The next attempt of each finished run that may be retried (jobs deleted meanwhile
     are not retried)."""
     jobs = {
         job.id: job
-        for job in await conn.execute(
+        for job in conn.execute(
             select(JOBS.c.id, JOBS.c.owner_id, JOBS.c.starting_deadline_seconds).where(
                 JOBS.c.id.in_({r.run.job_id for r in records})
             )
@@ -543,7 +577,14 @@ async def _queue_retries(
             continue
         delay = retry_delay(record.run.retry, record.run.attempt, record.outcome.retry_after, rng)
         rows.append(_retry_row(job, record.run, now, delay))
-    return run_events(await insert_runs(conn, rows))
+    if not rows:
+        return []
+    ids = conn.execute(
+        insert(RUNS).returning(RUNS.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    for row, run_id in zip(rows, ids, strict=True):
+        row["id"] = run_id
+    return run_events(rows)
 
 
 async def complete_run(

@@ -11,18 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
-
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's busy handler alone
-    fcntl = None  # type: ignore[assignment]
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -30,6 +26,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
+
+T = TypeVar("T")
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -112,7 +115,7 @@ def create_engine(
             echo=echo,
             connect_args={"timeout": 30},
         )
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine.sync_engine)
         return engine
     return create_async_engine(
         url,
@@ -128,8 +131,8 @@ def create_engine(
     )
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN IMMEDIATE is ours to emit.
         dbapi_connection.isolation_level = None
@@ -140,7 +143,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -179,6 +182,7 @@ class Database:
             self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         )
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+        self._sync_engine: Engine | None = None  # SQLite: run_write's (see there)
         # SQLite has one writer at a time: our writers queue for it (SQLiteWriteLock)
         # rather than sleep in SQLite's busy handler — a worker's claim loop, recorder and
         # tick, `dts up`'s API, and other worker processes on the same file.
@@ -207,6 +211,34 @@ class Database:
         async with self._write_lock, self._write_engine.begin() as connection:
             yield connection
 
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` — synchronous statements — as one write transaction.
+
+        On SQLite the whole transaction runs in one hop to a thread, on a plain (sync)
+        connection: the write lock is held only while SQLite works. Through aiosqlite every
+        statement is a hop of its own, and between hops the lock waits for the event loop,
+        which in a busy worker is serving hundreds of other tasks. Elsewhere it runs on an
+        async connection through `run_sync` (each statement still awaits the driver).
+        """
+        if self.is_sqlite:
+            async with self._write_lock:
+                return await asyncio.to_thread(self._run_sync_write, work)
+        async with self.write_connection() as connection:
+            return await connection.run_sync(work)
+
+    def _run_sync_write(self, work: Callable[[Connection], T]) -> T:
+        if self._sync_engine is None:
+            url = make_url(self.url).set(drivername="sqlite")
+            self._sync_engine = sa_create_engine(
+                url,
+                connect_args={"timeout": 30, "check_same_thread": False},
+                pool_size=2,
+                max_overflow=2,
+            ).execution_options(sqlite_immediate=True)
+            _install_sqlite_hooks(self._sync_engine)
+        with self._sync_engine.begin() as connection:
+            return work(connection)
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as connection:
@@ -214,6 +246,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = None
         if isinstance(self._write_lock, SQLiteWriteLock):
             self._write_lock.close()
 
