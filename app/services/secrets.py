@@ -14,10 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 log = logging.getLogger("dts.secrets")
 
@@ -51,9 +53,18 @@ def _configured_keys(settings: Settings) -> list[str]:
 
 class SecretBox:
     def __init__(self, settings: Settings) -> None:
-        self._fernet = MultiFernet(
-            [Fernet(derive_fernet_key(k)) for k in _configured_keys(settings)]
-        )
+        self._keys = [derive_fernet_key(k) for k in _configured_keys(settings)]
+        self._multi: MultiFernet | None = None
+
+    @property
+    def _fernet(self) -> MultiFernet:
+        # `cryptography` costs a process about 8 MB of RSS: it is loaded at the first secret
+        # value, so a worker whose jobs have no secret headers never loads it.
+        if self._multi is None:
+            from cryptography.fernet import Fernet, MultiFernet
+
+            self._multi = MultiFernet([Fernet(key) for key in self._keys])
+        return self._multi
 
     @staticmethod
     def is_encrypted(value: str) -> bool:
@@ -65,8 +76,11 @@ class SecretBox:
     def decrypt(self, value: str) -> str:
         if not self.is_encrypted(value):
             raise SecretDecryptError(f"not an encrypted value (expected the {PREFIX!r} prefix)")
+        fernet = self._fernet
+        from cryptography.fernet import InvalidToken
+
         try:
-            return self._fernet.decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
+            return fernet.decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):
             raise SecretDecryptError(
                 "a stored secret cannot be decrypted with DTS_SECRET_KEY; if the key was "
@@ -77,8 +91,11 @@ class SecretBox:
         """Re-encrypt under the first key (after putting a new key in front)."""
         if not self.is_encrypted(value):
             return self.encrypt(value)
+        fernet = self._fernet
+        from cryptography.fernet import InvalidToken
+
         try:
-            token = self._fernet.rotate(value[len(PREFIX) :].encode("ascii"))
+            token = fernet.rotate(value[len(PREFIX) :].encode("ascii"))
         except InvalidToken:
             raise SecretDecryptError(
                 "a stored secret cannot be decrypted with DTS_SECRET_KEY to rotate it"
