@@ -73,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--due", type=int, default=int(_env("due", "1000")))
     g.add_argument("--triggers", type=int, default=int(_env("triggers", "200")))
     g.add_argument("--lag-concurrency", type=int, default=int(_env("lag_concurrency", "500")))
+    g.add_argument(
+        "--only",
+        choices=("lag", "trigger"),
+        default=_env("only", "") or None,
+        help="latency: only the start-lag part, or only trigger → started (default: both)",
+    )
     g = p.add_argument_group("api")
     g.add_argument("--api-jobs", type=int, default=int(_env("api_jobs", "10000")))
     g.add_argument("--api-clients", type=int, default=int(_env("api_clients", "20")))

@@ -11,8 +11,10 @@ involved), started by the same workers.
 Trigger latency (PostgreSQL, 2 workers): `RunService.trigger_job` called `--triggers`
 times, one at a time; for each, started_at − queued_at as recorded, and the wall time
 from the call to the `running` status seen by polling the row every millisecond.
+The same through a live `dts api`: the `triggerJob` mutation over HTTP, answered and
+running seen, and the API process's CPU per mutation (noise-proof, unlike wall time).
 Reference: Procrastinate 3 (2 workers × 16), defer → `doing` seen by the same 1 ms poll,
-and started − deferred from its events table.
+and started − deferred from its events table. `--only trigger` skips the start-lag part.
 """
 
 from __future__ import annotations
@@ -180,7 +182,10 @@ async def _graphql_trigger_latency(url: str, count: int, workers: int) -> dict[s
                 token = login.json()["data"]["login"]["accessToken"]
                 headers = {"Authorization": f"Bearer {token}"}
                 body = {"query": TRIGGER, "variables": {"id": str(job_id)}}
+                meter = processes.CpuMeter()
                 for index in range(count + 3):  # 3 warm-up calls
+                    if index == 3:
+                        meter.start([api.pid])
                     started = time.perf_counter()
                     answer = await client.post("/graphql", json=body, headers=headers)
                     call = time.perf_counter() - started
@@ -194,10 +199,11 @@ async def _graphql_trigger_latency(url: str, count: int, workers: int) -> dict[s
                         if wall is not None:
                             seen.append(wall)
                     await asyncio.sleep(0.02)
+                api_cpu = meter.stop([api.pid]) / max(count, 1)
         finally:
             await observer.close()
             await processes.stop_children([*children, api])
-        return {"call": calls, "seen": seen, "missing": [count - len(seen)]}
+        return {"call": calls, "seen": seen, "missing": [count - len(seen)], "api_cpu": [api_cpu]}
 
 
 def _graphql_available() -> bool:
@@ -231,40 +237,49 @@ def _pcts(values: list[float]) -> list[str]:
     ]
 
 
-async def main(args: argparse.Namespace) -> None:
-    due, wide = args.due, args.lag_concurrency
-    report.note(
-        f"\n## latency — start lag of {due:,} jobs due in the same second; "
-        f"trigger → started over {args.triggers} triggers"
+async def _lag_rows(args: argparse.Namespace, url: str) -> list[list[str]]:
+    rows = []
+    for engine in args.engines:
+        workers = 2 if engine == "postgres" else 1
+        for concurrency in (16, args.lag_concurrency):
+            for prequeued in (False, True):
+                lags = await _start_lag(engine, url, args.due, workers, concurrency, prequeued)
+                what = "runs already queued (reference)" if prequeued else "cron jobs due"
+                p99 = report.percentile(lags, 99)
+                rows.append(
+                    [
+                        engine,
+                        f"{workers} × {concurrency}",
+                        what,
+                        *_pcts(lags),
+                        report.verdict(p99 <= 0.25) if not prequeued else "–",
+                    ]
+                )
+    return rows
+
+
+def _lag_table(rows: list[list[str]], due: int) -> None:
+    report.show(
+        f"Start lag, {due:,} due in the same second (scheduled_for → started_at; "
+        "target p99 ≤ 250 ms)",
+        ["engine", "workers × slots", "what", "p50", "p95", "p99", "max", "target"],
+        rows,
     )
+
+
+async def main(args: argparse.Namespace) -> None:
+    due = args.due
+    only = getattr(args, "only", None)
+    parts = [
+        f"start lag of {due:,} jobs due in the same second" if only != "trigger" else "",
+        f"trigger → started over {args.triggers} triggers" if only != "lag" else "",
+    ]
+    report.note(f"\n## latency — {'; '.join(p for p in parts if p)}")
     target = await start_target()
     try:
-        rows = []
-        for engine in args.engines:
-            workers = 2 if engine == "postgres" else 1
-            for concurrency in (16, wide):
-                for prequeued in (False, True):
-                    lags = await _start_lag(
-                        engine, target.url, due, workers, concurrency, prequeued
-                    )
-                    what = "runs already queued (reference)" if prequeued else "cron jobs due"
-                    p99 = report.percentile(lags, 99)
-                    rows.append(
-                        [
-                            engine,
-                            f"{workers} × {concurrency}",
-                            what,
-                            *_pcts(lags),
-                            report.verdict(p99 <= 0.25) if not prequeued else "–",
-                        ]
-                    )
-        report.show(
-            f"Start lag, {due:,} due in the same second (scheduled_for → started_at; "
-            "target p99 ≤ 250 ms)",
-            ["engine", "workers × slots", "what", "p50", "p95", "p99", "max", "target"],
-            rows,
-        )
-        if "postgres" not in args.engines:
+        if only != "trigger":
+            _lag_table(await _lag_rows(args, target.url), due)
+        if "postgres" not in args.engines or only == "lag":
             return
         ours = await _trigger_latency(target.url, args.triggers, 2)
         graphql = None
@@ -309,7 +324,12 @@ async def main(args: argparse.Namespace) -> None:
         ["system", "what", "p50", "p99", "p99 vs Procrastinate", "target"],
         rows,
     )
-    if not graphql:
+    if graphql:
+        report.note(
+            f"dts api process CPU per triggerJob: {report.ms(graphql['api_cpu'][0])} "
+            "(the request, and the change-feed reads its run's events cause)"
+        )
+    else:
         report.note("(no /graphql in this build: the mutation was not measured)")
     if ours["missing"][0] or (ref and ref["missing"][0]):
         report.note(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.db.engine import Database
 from app.db.models import Event
@@ -49,10 +49,22 @@ class FeedEvent:
     created_at: datetime
 
 
-def _event(row: Event) -> FeedEvent:
-    return FeedEvent(
-        row.id, row.kind, row.job_id, row.run_id, row.owner_id, row.payload or {}, row.created_at
+_EVENTS = Event.__table__.c
+_READ = (
+    select(
+        _EVENTS.id,
+        _EVENTS.kind,
+        _EVENTS.job_id,
+        _EVENTS.run_id,
+        _EVENTS.owner_id,
+        _EVENTS.payload,
+        _EVENTS.created_at,
     )
+    .where(_EVENTS.id > bindparam("after"))
+    .order_by(_EVENTS.id)
+    .limit(bindparam("limit"))
+)
+_READ_UPTO = _READ.where(_EVENTS.id <= bindparam("upto"))
 
 
 class _Subscriber:
@@ -71,6 +83,11 @@ class FeedHub:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._gap_since: dict[int, float] = {}
+        self._reads = (
+            db.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if db.is_postgres
+            else db.engine
+        )
 
     async def start(self) -> None:
         if self._task is not None:
@@ -102,14 +119,34 @@ class FeedHub:
             return int(await session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
 
     async def read(
-        self, after_id: int, limit: int = READ_BATCH, upto: int | None = None
+        self,
+        after_id: int,
+        limit: int = READ_BATCH,
+        upto: int | None = None,
+        *,
+        clear_wake: bool = False,
     ) -> list[FeedEvent]:
-        query = select(Event).where(Event.id > after_id)
-        if upto is not None:
-            query = query.where(Event.id <= upto)
-        async with self.db.session() as session:
-            rows = await session.scalars(query.order_by(Event.id).limit(limit))
-            return [_event(row) for row in rows]
+        """Events after `after_id` (up to `upto`), in id order. `clear_wake`: the read
+        loop's, which must see again any wake-up that arrives once this read can miss it."""
+        # Core rows, not ORM objects, and on PostgreSQL one statement in autocommit: every
+        # API process reads each batch of events as it is announced, so this runs several
+        # times per run started, in the event loop that answers requests.
+        if upto is None:
+            query, params = _READ, {"after": after_id, "limit": limit}
+        else:
+            query, params = _READ_UPTO, {"after": after_id, "upto": upto, "limit": limit}
+        async with self._reads.connect() as connection:
+            if clear_wake:
+                # Connected (and pinged): the SELECT goes out next. A NOTIFY that arrived
+                # until now is for a commit it will see; one that arrives from now on may
+                # not be, and must send the loop round again rather than be lost until the
+                # next one (or the 2 s fallback).
+                self._wake.clear()
+            rows = await connection.execute(query, params)
+            return [
+                FeedEvent(row[0], row[1], row[2], row[3], row[4], row[5] or {}, row[6])
+                for row in rows
+            ]
 
     def _contiguous(self, batch: list[FeedEvent]) -> tuple[list[FeedEvent], bool]:
         """The prefix of `batch` safe to publish, and whether a gap held the rest back."""
@@ -128,7 +165,7 @@ class FeedHub:
         backoff = 0.5
         while True:
             try:
-                batch = await self.read(self.last_id)
+                batch = await self.read(self.last_id, clear_wake=True)
                 backoff = 0.5
             except Exception as error:
                 log.warning("change feed: read failed (%s); retrying", error)
@@ -145,7 +182,6 @@ class FeedHub:
                         subscriber.overflowed = True
             if len(batch) == READ_BATCH and not held:
                 continue
-            self._wake.clear()
             wait = self.poll_interval if not self.db.is_postgres else 2.0
             if held:
                 wait = GAP_RECHECK
@@ -188,8 +224,12 @@ class FeedHub:
         try:
             delivered = self.last_id if after_id is None else after_id
             while True:
-                # Backlog (or recovery after an overflow) straight from the table.
-                while delivered < self.last_id or subscriber.overflowed:
+                # Backlog (or recovery after an overflow) straight from the table. Events
+                # already in our queue need no read: the hub advances `last_id` as it queues
+                # them, several per batch, and any gap before the queue's head is read below.
+                while (
+                    delivered < self.last_id and subscriber.queue.empty()
+                ) or subscriber.overflowed:
                     subscriber.overflowed = False
                     batch = await self.read(delivered, upto=self.last_id)
                     if not batch:
@@ -200,11 +240,15 @@ class FeedHub:
                 event = await subscriber.queue.get()
                 if event.id <= delivered:
                     continue
-                if event.id > delivered + 1:
-                    # Events between were published before we attached: read them.
-                    for missing in await self.read(delivered, upto=event.id - 1):
-                        delivered = missing.id
-                        yield missing
+                while event.id > delivered + 1:
+                    # Events between were published before we attached, or dropped when
+                    # the queue was full: read them, however many batches that takes.
+                    missing = await self.read(delivered, upto=event.id - 1)
+                    if not missing:
+                        break  # ids of rolled-back transactions: nothing to read
+                    for earlier in missing:
+                        delivered = earlier.id
+                        yield earlier
                 delivered = event.id
                 yield event
         finally:

@@ -13,7 +13,12 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.types import ExecutionContext, Info
 
 from app.domain.cron_text import describe
@@ -21,6 +26,7 @@ from app.domain.errors import DtsError, NotFound, ValidationError
 from app.domain.schedule import load_timezone, occurrences, schedule_from_fields
 from app.feed.hub import FeedEvent
 from app.graphql.context import Context
+from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
 from app.graphql.inputs import JobFilterInput, JobInput, job_input_dict
 from app.graphql.types import (
@@ -556,14 +562,23 @@ class DtsSchema(strawberry.Schema):
                 log.error("unexpected error in %s", error.path, exc_info=original)
 
 
+# The limits' validation rules, built once: QueryDepthLimiter and MaxAliasesLimiter make a
+# new rule class per instance, and a document validated before is recognised only under the
+# very same rules (see app/graphql/documents.py).
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=10).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+]
+DOCUMENTS = DocumentCache()
+
 schema = DtsSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=10),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: ReuseDocuments(DOCUMENTS),
         DtsErrors,
     ],
 )

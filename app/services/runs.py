@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.engine import Database
@@ -153,16 +153,22 @@ def apply_concurrency(
     return decision
 
 
+# Statements on the manual-trigger path, built once: building one costs about as much CPU
+# as executing it (SQLAlchemy compiles each only once either way; the values are bound).
+_ACTIVE_RUNS = select(Run.job_id, Run.id, Run.status).where(
+    Run.job_id.in_(bindparam("job_ids", expanding=True)), Run.status.in_(ACTIVE_STATUSES)
+)
+_JOB = select(Job).where(Job.id == bindparam("job_id"))
+_JOB_FOR_UPDATE = _JOB.with_for_update()
+_INSERT_RUN = insert(Run).returning(Run)
+
+
 async def active_runs(
     session: AsyncSession | AsyncConnection, job_ids: Sequence[int]
 ) -> dict[int, list[tuple[int, str]]]:
     if not job_ids:
         return {}
-    rows = await session.execute(
-        select(Run.job_id, Run.id, Run.status).where(
-            Run.job_id.in_(job_ids), Run.status.in_(ACTIVE_STATUSES)
-        )
-    )
+    rows = await session.execute(_ACTIVE_RUNS, {"job_ids": list(job_ids)})
     found: dict[int, list[tuple[int, str]]] = {}
     for job_id, run_id, status in rows:
         found.setdefault(job_id, []).append((run_id, status))
@@ -241,6 +247,14 @@ async def insert_runs(
     return rows
 
 
+async def insert_run(session: AsyncSession, row: dict[str, Any]) -> Run:
+    """Insert one run row and return it as the database has it (INSERT … RETURNING: no
+    second read); `row` gets its id, as `insert_runs` does."""
+    run = (await session.scalars(_INSERT_RUN, [row])).one()
+    row["id"] = run.id
+    return run
+
+
 def run_events(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     kinds = {"queued": "run.queued", "skipped": "run.skipped", "missed": "run.missed"}
     return [
@@ -256,10 +270,8 @@ def run_events(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def lock_job(session: AsyncSession, db: Database, job_id: int) -> Job | None:
-    query = select(Job).where(Job.id == job_id)
-    if db.is_postgres:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    query = _JOB_FOR_UPDATE if db.is_postgres else _JOB
+    return (await session.scalars(query, {"job_id": job_id})).one_or_none()
 
 
 class RunService:
@@ -291,13 +303,12 @@ class RunService:
                 now=now,
                 reason="cancelled: replaced by a manual trigger (concurrency: replace)",
             )
-            rows = await insert_runs(session, decision.rows)
-            await emit(session, [*events, *run_events(rows)])
-            audit.record(
-                session, principal, "job.trigger", "job", job.id, {"runId": rows[0]["id"]}, ip
+            (row,) = decision.rows  # one occurrence: one run, queued or skipped
+            run = await insert_run(session, row)
+            await emit(session, [*events, *run_events([row])])
+            await audit.write(
+                session, principal, "job.trigger", "job", job.id, {"runId": run.id}, ip
             )
-            run = await session.get(Run, rows[0]["id"])
-            assert run is not None
         self.on_queued()
         return run
 
