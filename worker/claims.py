@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,6 +134,31 @@ _JOB_COLUMNS = (
 )
 
 
+def claimed_run(run: Mapping[Any, Any], job: Mapping[Any, Any], now: datetime) -> ClaimedRun:
+    """A claimed run from its `runs` columns and its job's (`_JOB_COLUMNS`), both paths."""
+    return ClaimedRun(
+        id=run["id"],
+        job_id=run["job_id"],
+        owner_id=run["owner_id"],
+        attempt=run["attempt"],
+        root_run_id=run["root_run_id"],
+        scheduled_for=run["scheduled_for"],
+        trigger=run["trigger"],
+        job_type=job["type"],
+        job_spec=job["spec"],
+        timeout_seconds=job["timeout_seconds"],
+        retry=RetryPolicy(
+            max_attempts=job["max_attempts"],
+            initial_delay=job["retry_initial_delay"],
+            max_delay=job["retry_max_delay"],
+            multiplier=job["retry_multiplier"],
+        ),
+        job_name=job["name"],
+        log_lines=run["log_lines"],
+        started_at=now,
+    )
+
+
 def _expire_deadlines(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     """Queued runs past their starting deadline become `missed`; returns their events."""
     expired = conn.execute(
@@ -254,30 +280,7 @@ def _claim_sync(
         }
         started_payload = {"workerId": worker_id, "startedAt": now.isoformat()}
         for row in claimed_rows:
-            job = jobs[row.job_id]
-            claimed.append(
-                ClaimedRun(
-                    id=row.id,
-                    job_id=row.job_id,
-                    owner_id=row.owner_id,
-                    attempt=row.attempt,
-                    root_run_id=row.root_run_id,
-                    scheduled_for=row.scheduled_for,
-                    trigger=row.trigger,
-                    job_type=job.type,
-                    job_spec=job.spec,
-                    timeout_seconds=job.timeout_seconds,
-                    retry=RetryPolicy(
-                        max_attempts=job.max_attempts,
-                        initial_delay=job.retry_initial_delay,
-                        max_delay=job.retry_max_delay,
-                        multiplier=job.retry_multiplier,
-                    ),
-                    job_name=job.name,
-                    log_lines=row.log_lines,
-                    started_at=now,
-                )
-            )
+            claimed.append(claimed_run(row._mapping, jobs[row.job_id]._mapping, now))
             events.append(
                 event_row(
                     "run.started",

@@ -29,8 +29,7 @@ from typing import Any
 
 from app.db.engine import Database
 from app.db.types import json_default
-from app.domain.retry import RetryPolicy
-from worker.claims import ClaimedRun, Record
+from worker.claims import ClaimedRun, Record, claimed_run
 
 log = logging.getLogger("dts.claims")
 
@@ -142,29 +141,7 @@ async def claim_runs_pg(
         if row["found"] is None:  # the job was deleted as we claimed: its runs go with it
             log.warning("run %s: claimed, but its job %s is gone", row["id"], row["job_id"])
             continue
-        claimed.append(
-            ClaimedRun(
-                id=row["id"],
-                job_id=row["job_id"],
-                owner_id=row["owner_id"],
-                attempt=row["attempt"],
-                root_run_id=row["root_run_id"],
-                scheduled_for=row["scheduled_for"],
-                trigger=row["trigger"],
-                job_type=row["type"],
-                job_spec=row["spec"],
-                timeout_seconds=row["timeout_seconds"],
-                retry=RetryPolicy(
-                    max_attempts=row["max_attempts"],
-                    initial_delay=row["retry_initial_delay"],
-                    max_delay=row["retry_max_delay"],
-                    multiplier=row["retry_multiplier"],
-                ),
-                job_name=row["name"],
-                log_lines=row["log_lines"],
-                started_at=now,
-            )
-        )
+        claimed.append(claimed_run(row, row, now))
     return claimed
 
 
