@@ -178,16 +178,7 @@ def _expire_deadlines(conn: Connection, now: datetime) -> list[dict[str, Any]]:
             RUNS.c.scheduled_for,
         )
     )
-    return [
-        event_row(
-            "run.missed",
-            job_id=job_id,
-            run_id=run_id,
-            owner_id=owner_id,
-            payload=status_payload("missed", attempt, trigger, scheduled),
-        )
-        for run_id, job_id, owner_id, attempt, trigger, scheduled in expired
-    ]
+    return [_run_event("run.missed", row, "missed") for row in expired]
 
 
 async def claim_runs(
@@ -281,21 +272,7 @@ def _claim_sync(
         started_payload = {"workerId": worker_id, "startedAt": now.isoformat()}
         for row in claimed_rows:
             claimed.append(claimed_run(row._mapping, jobs[row.job_id]._mapping, now))
-            events.append(
-                event_row(
-                    "run.started",
-                    job_id=row.job_id,
-                    run_id=row.id,
-                    owner_id=row.owner_id,
-                    payload=status_payload(
-                        "running",
-                        row.attempt,
-                        row.trigger,
-                        row.scheduled_for,
-                        **started_payload,
-                    ),
-                )
-            )
+            events.append(_run_event("run.started", row, "running", **started_payload))
     _emit(conn, events)
     return claimed
 
@@ -524,40 +501,34 @@ def _emit(conn: Connection, events: list[dict[str, Any]]) -> None:
         conn.execute(insert(EVENTS), events)
 
 
-def _finished_event(run: ClaimedRun, outcome: Outcome, now: datetime) -> dict[str, Any]:
+def _run_event(kind: str, run: Any, status: str, **extra: Any) -> dict[str, Any]:
+    """A run's feed event. `run`: anything with the run's id, job_id, owner_id, attempt,
+    trigger and scheduled_for (a ClaimedRun, a RETURNING row)."""
     return event_row(
-        "run.finished" if outcome.status != "cancelled" else "run.cancelled",
+        kind,
         job_id=run.job_id,
         run_id=run.id,
         owner_id=run.owner_id,
-        payload=status_payload(
-            outcome.status,
-            run.attempt,
-            run.trigger,
-            run.scheduled_for,
-            finishedAt=now.isoformat(),
-            startedAt=run.started_at.isoformat() if run.started_at else None,
-            httpStatus=outcome.http_status,
-            exitCode=outcome.exit_code,
-            error=outcome.error,
-        ),
+        payload=status_payload(status, run.attempt, run.trigger, run.scheduled_for, **extra),
+    )
+
+
+def _finished_event(run: ClaimedRun, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    return _run_event(
+        "run.finished" if outcome.status != "cancelled" else "run.cancelled",
+        run,
+        outcome.status,
+        finishedAt=now.isoformat(),
+        startedAt=run.started_at.isoformat() if run.started_at else None,
+        httpStatus=outcome.http_status,
+        exitCode=outcome.exit_code,
+        error=outcome.error,
     )
 
 
 def _released_event(run: ClaimedRun, worker_id: str) -> dict[str, Any]:
-    return event_row(
-        "run.queued",
-        job_id=run.job_id,
-        run_id=run.id,
-        owner_id=run.owner_id,
-        payload=status_payload(
-            "queued",
-            run.attempt,
-            run.trigger,
-            run.scheduled_for,
-            reason=f"handed back by worker {worker_id} at shutdown",
-        ),
-    )
+    reason = f"handed back by worker {worker_id} at shutdown"
+    return _run_event("run.queued", run, "queued", reason=reason)
 
 
 def _queue_retries(
@@ -724,12 +695,6 @@ async def recover_expired(db: Database, now: datetime, *, limit: int = 200) -> i
         await emit(session, events)
         log.warning("recovered %d run(s) whose worker stopped heart-beating", len(runs))
         return len(runs)
-
-
-async def release_run(db: Database, worker_id: str, run: ClaimedRun, now: datetime) -> bool:
-    """Hand a run back to the queue (graceful shutdown ran out of time): same attempt."""
-    record = Record(run, run.log_lines + 1, release=True)
-    return run.id in await record_runs(db, worker_id, [record], now)
 
 
 async def register_worker(
