@@ -77,6 +77,7 @@ def test_dts_name_wins_over_alias(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DTS_WORKER_CONCURRENCY", "0", "DTS_WORKER_CONCURRENCY"),
         ("DTS_HTTP_ALLOW_PRIVATE", "perhaps", "DTS_HTTP_ALLOW_PRIVATE"),
         ("DTS_HTTP_CLIENT", "requests", "DTS_HTTP_CLIENT"),
+        ("DTS_SCHEDULE_LOOKAHEAD", "-1", "DTS_SCHEDULE_LOOKAHEAD"),
     ],
 )
 def test_malformed_setting_fails_with_one_line_naming_it(
