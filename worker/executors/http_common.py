@@ -16,6 +16,7 @@ import errno
 import ipaddress
 import logging
 import os
+import re
 import socket
 import ssl
 import time
@@ -57,6 +58,29 @@ class TooManyRedirects(Exception):
 
 class InvalidRedirect(Exception):
     """A Location the executor will not follow (unparseable, or not http/https)."""
+
+
+# RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ":". A relative
+# reference cannot start like this (its first segment may not hold a colon).
+_LOCATION_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]*):")
+_LOCATION_SHOWN = 200
+
+
+def refuse_unfollowable_location(location: str) -> None:
+    """Raise InvalidRedirect if `location` names a scheme other than http or https.
+
+    Checked on the header's text, before any client parses it: a client that fills in a
+    missing host (`file:/etc/passwd`, `data:text/plain,x` have none) would otherwise turn
+    it into a path on the current host, and each client words its failure differently.
+    """
+    match = _LOCATION_SCHEME.match(location)
+    if match is None or match.group(1).lower() in ("http", "https"):
+        return
+    shown = location if len(location) <= _LOCATION_SHOWN else location[:_LOCATION_SHOWN] + "…"
+    raise InvalidRedirect(
+        f"Location {shown!r} uses the {match.group(1).lower()}: scheme; "
+        "only http and https redirects are followed"
+    )
 
 
 # ---------------------------------------------------------------------------------------
