@@ -541,8 +541,10 @@ class WorkerProcess:
                 status=result.outcome,
                 http_status=result.http_status,
                 exit_code=result.exit_code,
-                error=active.redact(result.error) if result.error else None,
-                output=active.redact(result.output) if result.output else None,
+                error=active.logs.storable(active.redact(result.error)) if result.error else None,
+                output=(
+                    active.logs.storable(active.redact(result.output)) if result.output else None
+                ),
                 retryable=result.retryable,
                 retry_after=result.retry_after,
                 log_truncated=result.output_truncated,
