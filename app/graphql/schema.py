@@ -30,6 +30,7 @@ from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
 from app.graphql.inputs import JobFilterInput, JobInput, job_input_dict
 from app.graphql.types import (
+    DATETIME_UTC,
     ApiToken,
     AuditEntry,
     AuthPayload,
@@ -575,6 +576,7 @@ schema = DtsSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    scalar_overrides={datetime: DATETIME_UTC},
     extensions=[
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=5000),
