@@ -734,6 +734,9 @@ async def test_both_clients_log_and_report_alike(http_server: TargetServer, unus
         spec(http_server.url("/redirect"), followRedirects=True),
         spec(http_server.url("/redirect")),
         spec(http_server.url("/loop"), followRedirects=True),
+        spec(http_server.url("/redirect-to?to=file:/etc/passwd"), followRedirects=True),
+        spec(http_server.url("/redirect-to?to=data:text/plain,x"), followRedirects=True),
+        spec(http_server.url("/redirect-to?to=data:text/plain,x")),
         spec(f"http://127.0.0.1:{unused_port}/"),
         spec("http://no-such-host.invalid/"),
     ]
