@@ -174,8 +174,8 @@ def _serve(
         host=bind_host,
         port=bind_port,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1" if bind_host.startswith("127.") else "*",
+        # X-Forwarded-For is applied by the app itself, from DTS_TRUSTED_PROXIES only.
+        proxy_headers=False,
         ws="websockets-sansio",
     )
 

@@ -7,6 +7,7 @@ environment; everything else receives a `Settings` object.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,34 @@ HttpClient = Literal["aiohttp", "httpx"]
 
 DEV_JWT_SECRET = "dts-development-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATA_DIR = Path(".dts")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_trusted_proxies(raw: str) -> tuple[IPNetwork, ...]:
+    """`10.0.0.0/8, 192.0.2.7` → networks; ValueError naming the entry that is not one.
+
+    `*` is refused: trusting every peer lets any client choose its own address by sending
+    X-Forwarded-For, which is the hole this setting closes.
+    """
+    networks: list[IPNetwork] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            raise ValueError(
+                "'*' would trust every client to name its own address; "
+                "list your proxies' IP addresses or CIDR networks, e.g. 10.0.0.0/8"
+            )
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{item!r} is not an IP address or CIDR network; "
+                "expected a comma-separated list such as 127.0.0.1, 10.0.0.0/8, fd00::/8"
+            ) from None
+    return tuple(networks)
 
 
 class ConfigError(Exception):
@@ -104,6 +133,9 @@ class Settings(BaseSettings):
     output_max_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     web_dist: Path | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs/CIDRs; none by
+    # default). The client address is the right-most hop not in this list.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +149,11 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{value!r} is not an http(s) URL such as https://dts.example.com")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        return ", ".join(str(network) for network in parse_trusted_proxies(value))
 
     @field_validator("smtp_url")
     @classmethod
@@ -140,6 +177,10 @@ class Settings(BaseSettings):
             if not self.secret_key:
                 raise ValueError("DTS_SECRET_KEY must be set in production")
         return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_trusted_proxies(self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:

@@ -103,3 +103,31 @@ def test_production_refuses_the_default_jwt_secret(monkeypatch: pytest.MonkeyPat
         load_settings()
     monkeypatch.setenv("DTS_SECRET_KEY", "any-key-material")
     assert load_settings().env == "production"
+
+
+@pytest.mark.parametrize(
+    "value", ["10.0.0.0/33", "proxy.example.com", "*", "10.0.0.1, 300.1.1.1", "10.0.0.0/8;fd00::/8"]
+)
+def test_bad_trusted_proxies_are_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DTS_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith("configuration error: DTS_TRUSTED_PROXIES: ")
+    assert "\n" not in message
+
+
+def test_trusted_proxies_default_to_none_and_accept_ips_and_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().trusted_proxy_networks == ()
+    monkeypatch.setenv("DTS_TRUSTED_PROXIES", " 127.0.0.1, 10.0.0.0/8 ,fd00::/8,")
+    settings = load_settings()
+    assert settings.trusted_proxies == "127.0.0.1/32, 10.0.0.0/8, fd00::/8"
+    assert [str(n) for n in settings.trusted_proxy_networks] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "fd00::/8",
+    ]
