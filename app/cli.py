@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 
 from app import __version__
-from app.config import ConfigError, Settings, load_settings
+from app.config import ConfigError, Settings, exposed_secret_warning, load_settings
 from app.domain.errors import DtsError
 
 T = TypeVar("T")
@@ -165,9 +165,12 @@ def _serve(
 
     from app.server import create_app
 
-    app = create_app(settings, embedded_worker=embedded_worker)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    warning = exposed_secret_warning(settings, bind_host)
+    if warning is not None:
+        typer.echo(warning, err=True)
+    app = create_app(settings, embedded_worker=embedded_worker)
     typer.echo(f"dts {__version__} listening on http://{bind_host}:{bind_port}", err=True)
     uvicorn.run(
         app,

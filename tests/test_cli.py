@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.db.migrate import head_revision
-from tests.live import DTS, REPO, LiveServer, dts_env
+from tests.live import DTS, REPO, LiveServer, dts_env, free_port
 
 
 def run_dts(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -100,3 +100,17 @@ def test_health_against_a_live_api_process(database_url: str, db: object) -> Non
         assert httpx.get(server.url + "/api/nope").status_code == 404
     finally:
         server.stop()
+
+
+def test_development_secret_on_a_reachable_address_warns_loudly_at_start(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """192.0.2.1 (TEST-NET-1) is not on this host: dts warns, then cannot bind, and exits."""
+    env = dts_env(f"sqlite:///{tmp_path}/dts.db")
+    del env["DTS_JWT_SECRET"]  # the development default
+    result = run_dts("api", "--host", "192.0.2.1", "--port", str(free_port()), env=env)
+    assert result.returncode != 0
+    assert "WARNING: dts listens on 192.0.2.1" in result.stderr
+    assert "DEVELOPMENT JWT secret" in result.stderr
+    assert "secrets.token_urlsafe(48)" in result.stderr
+    assert "Traceback" not in result.stderr
