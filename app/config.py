@@ -225,6 +225,12 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs/CIDRs; none by
     # default). The client address is the right-most hop not in this list.
     trusted_proxies: str = ""
+    # Sign-in limits (app/services/throttle.py): failures per (account, address) before
+    # each attempt must wait (1 s, doubling up to the cap), and failures per address across
+    # all accounts in 15 minutes before that address is blocked for 15 minutes.
+    login_free_attempts: int = Field(default=5, ge=1, le=1000)
+    login_max_delay_seconds: float = Field(default=15 * 60, ge=1, le=24 * 3600)
+    login_ip_limit: int = Field(default=20, ge=1, le=100_000)
 
     @field_validator("database_url")
     @classmethod

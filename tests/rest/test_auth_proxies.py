@@ -111,3 +111,29 @@ async def test_the_sign_in_limit_counts_the_real_address_whatever_the_client_wri
             )
         ).all()
     assert [(key, hits) for key, hits in ip_counters] == [("login:ip:203.0.113.9", 3)]
+
+
+async def test_guesses_from_one_address_do_not_lock_the_owner_out(
+    proxied_url: str, db: Database
+) -> None:
+    """Sign-in delays are per (account, address): the attacker waits, the owner does not."""
+    owner = {"email": "admin@example.com", "password": PASSWORD}
+    attacker = {"X-Forwarded-For": "203.0.113.66"}
+    async with httpx.AsyncClient(base_url=proxied_url, timeout=30) as http:
+        assert (await http.post("/api/auth/register", json=owner)).status_code == 201
+        statuses = []
+        for _ in range(10):
+            response = await http.post(
+                "/api/auth/login", json={**owner, "password": "a wrong guess"}, headers=attacker
+            )
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                break
+        assert statuses[-1] == 429 and statuses.count(401) >= 5, statuses
+        assert int(response.headers["retry-after"]) >= 1
+        assert response.json()["error"]["code"] == "rate_limited"
+        signed_in = await http.post(
+            "/api/auth/login", json=owner, headers={"X-Forwarded-For": "198.51.100.7"}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        assert signed_in.json()["user"]["role"] == "admin"
