@@ -62,6 +62,12 @@ def test_migrate_and_create_user(database_url: str, db: object) -> None:
     short = run_dts("create-user", "c@example.com", "--password-stdin", env=env, stdin="short\n")
     assert short.returncode == 1
     assert "password: must be at least 8 characters" in short.stderr
+    common = run_dts(
+        "create-user", "c@example.com", "--password-stdin", env=env, stdin="Password123\n"
+    )
+    assert common.returncode == 1
+    assert common.stderr.startswith("dts: password: is one of the most common passwords")
+    assert "Traceback" not in common.stderr
 
 
 def test_up_serves_health_on_a_fresh_directory(tmp_path: pytest.TempPathFactory) -> None:

@@ -75,6 +75,20 @@ async def test_reset_link_arrives_by_email_and_works_once(
     assert audit[1].detail == {"sessions_revoked": 1}
 
 
+async def test_a_common_password_is_refused_and_the_link_still_works(
+    db: Database, mail_auth: AuthService, inbox: Inbox
+) -> None:
+    await add_user(db, "ada@example.com")
+    await mail_auth.request_password_reset("ada@example.com")
+    await mail_auth.mailer.drain()
+    token = reset_token_from(inbox)
+    with pytest.raises(ValidationError, match="one of the most common passwords") as error:
+        await mail_auth.reset_password(token, "Sunshine1")
+    assert error.value.field == "password"
+    await mail_auth.reset_password(token, NEW_PASSWORD)  # not used up by the refusal
+    await mail_auth.login("ada@example.com", NEW_PASSWORD)
+
+
 async def test_an_expired_reset_link_fails(
     db: Database, mail_auth: AuthService, inbox: Inbox, clock: FakeClock
 ) -> None:
