@@ -40,6 +40,27 @@ def test_help_lists_every_command() -> None:
         assert command in result.stdout
 
 
+HELP_NAMES = {
+    "up": ["--host", "HOST", "--port", "PORT", "127.0.0.1", "4000"],
+    "api": ["--host", "HOST", "--port", "PORT"],
+    "worker": ["--migrate"],
+    "create-user": ["EMAIL", "--role", "ROLE", "member", "--admin", "--password-stdin"],
+    "preview": ["CRON", "--tz", "ZONE", "--count", " N ", "--from", "ISO", "--also", "now"],
+    "export-schema": ["--output", "FILE"],
+    "migrate": ["--help"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(HELP_NAMES))
+def test_help_names_values_by_what_they_are_not_by_python_type(command: str) -> None:
+    result = run_dts(command, "--help", env={**dts_env("sqlite:///x.db"), "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    for python_type in ("<str>", "<int>", "<bool>", "<list", "{email}", "{cron}"):
+        assert python_type not in result.stdout, (python_type, result.stdout)
+    for name in HELP_NAMES[command]:
+        assert name in result.stdout, (name, result.stdout)
+
+
 def test_migrate_and_create_user(database_url: str, db: object) -> None:
     env = dts_env(database_url)
     migrated = run_dts("migrate", env=env)
