@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import BigId, JSONDoc, UTCDateTime, utcnow
+from app.domain import retry
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -148,10 +149,10 @@ class Job(Base):
     anchor_at: Mapped[datetime | None] = mapped_column(default=None)
     run_at: Mapped[datetime | None] = mapped_column(default=None)
     # Policies.
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    retry_initial_delay: Mapped[float] = mapped_column(Float, default=1.0)
-    retry_max_delay: Mapped[float] = mapped_column(Float, default=300.0)
-    retry_multiplier: Mapped[float] = mapped_column(Float, default=2.0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=retry.DEFAULT_MAX_ATTEMPTS)
+    retry_initial_delay: Mapped[float] = mapped_column(Float, default=retry.DEFAULT_INITIAL_DELAY)
+    retry_max_delay: Mapped[float] = mapped_column(Float, default=retry.DEFAULT_MAX_DELAY)
+    retry_multiplier: Mapped[float] = mapped_column(Float, default=retry.DEFAULT_MULTIPLIER)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=60.0)
     concurrency: Mapped[str] = mapped_column(String(16), default="allow")  # allow|forbid|replace
     misfire: Mapped[str] = mapped_column(String(16), default="coalesce")  # coalesce|all|skip

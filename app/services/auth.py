@@ -49,7 +49,8 @@ ACCOUNT = select(User.id, User.email, User.role, User.disabled, User.tokens_vali
 )
 
 WRONG_CREDENTIALS = "wrong e-mail or password"
-LOGIN_THROTTLED = "too many failed sign-in attempts"
+ACCOUNT_THROTTLED = "too many failed sign-in attempts for this account from your address"
+ADDRESS_THROTTLED = "too many failed sign-in attempts from your address"
 MAX_TOKEN_LENGTH = 4096
 
 
@@ -84,6 +85,7 @@ class AuthService:
         self.clock = clock or _utcnow
         self.access_lifetime = timedelta(minutes=settings.access_token_minutes)
         self.refresh_lifetime = timedelta(days=settings.refresh_token_days)
+        self.login_backoff, self.login_ip_limit = throttle.login_limits(settings)
         # `authenticate` reads one row per request with one statement. On PostgreSQL it runs
         # in autocommit: the statement is its own transaction (the same snapshot a one-read
         # transaction has) without the BEGIN and ROLLBACK round trips around it.
@@ -113,9 +115,14 @@ class AuthService:
     ) -> TokenPair:
         now = self.clock()
         address = email.strip().lower()
-        account_key = throttle.make_key("login:acct", address)
-        keys = [account_key] + ([throttle.make_key("login:ip", ip)] if ip else [])
-        await throttle.check(self.db, keys, now=now, message=LOGIN_THROTTLED)
+        # Failures slow down guesses at this account from this address only (progressive
+        # delays), so an attacker cannot lock the owner out; the per-address limit stops a
+        # spray across accounts. Both are checked before the password costs any argon2.
+        pair_key = throttle.login_pair_key(address, ip)
+        ip_key = throttle.make_key("login:ip", ip) if ip else None
+        if ip_key is not None:
+            await throttle.check(self.db, [ip_key], now=now, message=ADDRESS_THROTTLED)
+        await throttle.check(self.db, [pair_key], now=now, message=ACCOUNT_THROTTLED)
 
         async with self.db.session() as session:
             user = await session.scalar(select(User).where(User.email == address))
@@ -124,20 +131,14 @@ class AuthService:
             password, user.password_hash if user is not None else DUMMY_HASH
         )
         if user is None or not matches or user.disabled:
-            await throttle.hit_limit(
-                self.db, account_key, throttle.LOGIN_PER_ACCOUNT, now=now, message=LOGIN_THROTTLED
-            )
-            if ip:
+            await throttle.hit_backoff(self.db, pair_key, self.login_backoff, now=now)
+            if ip_key is not None:
                 await throttle.hit_limit(
-                    self.db,
-                    throttle.make_key("login:ip", ip),
-                    throttle.LOGIN_PER_IP,
-                    now=now,
-                    message=LOGIN_THROTTLED,
+                    self.db, ip_key, self.login_ip_limit, now=now, message=ADDRESS_THROTTLED
                 )
             raise Unauthenticated(WRONG_CREDENTIALS)
 
-        await throttle.reset(self.db, account_key)
+        await throttle.reset(self.db, pair_key)
         async with self.db.transaction() as session:
             fresh = await session.get(User, user.id, with_for_update=True)
             if fresh is None or fresh.disabled:
@@ -273,13 +274,12 @@ class AuthService:
         user = await users.get_user(self.db, principal.user_id)
         if user is None or user.disabled:
             raise Unauthenticated("this account is disabled; ask an admin")
-        account_key = throttle.make_key("login:acct", user.email)
-        await throttle.check(self.db, [account_key], now=now, message=LOGIN_THROTTLED)
+        # A stolen session guessing the current password is slowed like a sign-in.
+        pair_key = throttle.login_pair_key(user.email, ip)
+        await throttle.check(self.db, [pair_key], now=now, message=ACCOUNT_THROTTLED)
         matches, _ = await verify_password_async(old, user.password_hash)
         if not matches:
-            await throttle.hit_limit(
-                self.db, account_key, throttle.LOGIN_PER_ACCOUNT, now=now, message=LOGIN_THROTTLED
-            )
+            await throttle.hit_backoff(self.db, pair_key, self.login_backoff, now=now)
             raise ValidationError("the current password is wrong", field="oldPassword")
         password_hash = await hash_password_async(new)
         async with self.db.transaction() as session:

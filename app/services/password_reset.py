@@ -142,5 +142,6 @@ async def reset_password(
             {"sessions_revoked": int(getattr(revoked, "rowcount", 0) or 0)},
             ip,
         )
-    await throttle.reset(db, throttle.make_key("login:acct", user.email))
+    # The owner proved it through their mailbox: their slowed sign-ins start over.
+    await throttle.reset_prefix(db, throttle.login_pair_prefix(user.email))
     return user
