@@ -73,6 +73,7 @@ from app.domain.errors import ValidationError
 
 __all__ = [
     "MAX_COUNT",
+    "MAX_CRON_LENGTH",
     "MAX_INTERVAL_SECONDS",
     "MIN_INTERVAL_SECONDS",
     "AtSchedule",
@@ -95,6 +96,9 @@ __all__ = [
 ]
 
 MAX_COUNT = 1000
+# The longest sensible expression lists every value of all six fields (~450 characters);
+# parsing costs time per item, so a megabyte of "1,1,1,…" must be refused before parsing.
+MAX_CRON_LENGTH = 1000
 MIN_INTERVAL_SECONDS = 1.0
 MAX_INTERVAL_SECONDS = 366 * 86400.0
 
@@ -488,6 +492,12 @@ def parse_cron(expr: str, field: str = "cron") -> ParsedCron:
     """Parse a cron expression; a ValidationError on `field` says which part is wrong."""
     if not isinstance(expr, str):
         raise ValidationError(f"cron expression must be a string, got {expr!r}", field=field)
+    if len(expr) > MAX_CRON_LENGTH:
+        raise ValidationError(
+            f"cron expression is {len(expr):,} characters long; at most {MAX_CRON_LENGTH:,} "
+            "are accepted (list fewer values, or use ranges and steps such as 1-30/2)",
+            field=field,
+        )
     try:
         return _parse(expr)
     except _CronSyntaxError as exc:
