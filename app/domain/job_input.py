@@ -83,7 +83,12 @@ def parse_instant(value: Any, field: str) -> datetime:
         raise ValidationError(
             f"{value!r} has no UTC offset; add one (e.g. 'Z' or '+01:00')", field=field
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 at +05:00 is before the first UTC instant
+        raise ValidationError(
+            f"{value!r} is outside the years 1 to 9999 once converted to UTC", field=field
+        ) from None
 
 
 def _number(

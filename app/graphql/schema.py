@@ -30,6 +30,7 @@ from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
 from app.graphql.inputs import JobFilterInput, JobInput, job_input_dict
 from app.graphql.limits import PreviewLimit, preview_budget
+from app.graphql.scalars import DATETIME
 from app.graphql.types import (
     ApiToken,
     AuditEntry,
@@ -582,6 +583,7 @@ schema = DtsSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    scalar_overrides={datetime: DATETIME},
     extensions=[
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=5000),
