@@ -323,9 +323,10 @@ class Mutation:
     ) -> Job:
         ctx = info.context
         principal = await ctx.require()
+        job_id = gid(id)  # outside `prefixed`: the bad argument is `id`, not `input.id`
         data = await prefixed("input", _async(lambda: job_input_dict(input)))
         job = await prefixed(
-            "input", lambda: ctx.services.jobs.update_job(principal, gid(id), data, ip=ctx.ip)
+            "input", lambda: ctx.services.jobs.update_job(principal, job_id, data, ip=ctx.ip)
         )
         return Job.of(job)
 

@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from app.db.types import utcnow
 from app.domain.cron_text import describe
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
 from app.domain.job_input import parse_instant
 from app.domain.schedule import (
     MAX_COUNT,
@@ -97,7 +97,7 @@ class PreviewBudget:
 def check_count(count: Any) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise ValidationError(
-            f"must be a whole number from 1 to {MAX_COUNT}, got {count!r}", field="count"
+            f"must be a whole number from 1 to {MAX_COUNT}, got {shown(count)}", field="count"
         )
     return count
 

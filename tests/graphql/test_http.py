@@ -255,3 +255,10 @@ async def test_an_unknown_enum_value_is_named_by_its_field(
 ) -> None:
     error = only_error(await graphql(users["a"], CREATE, input={"type": "FTP", "name": "x"}))
     assert error["extensions"] == {"code": "validation_error", "field": "input.type"}
+
+
+async def test_update_job_with_a_bad_id_names_id(users: dict[str, Client]) -> None:  # noqa: F811
+    update = 'mutation($id: ID!) { updateJob(id: $id, input: {name: "x"}) { id } }'
+    for bad in ("abc", "0", "-3", "9" * 30):
+        error = only_error(await graphql(users["a"], update, id=bad))
+        assert error["extensions"] == {"code": "validation_error", "field": "id"}, error
