@@ -8,6 +8,16 @@ own format; none of them ever shows a stack trace.
 from __future__ import annotations
 
 
+def shown(value: object) -> str:
+    """A value as the client wrote it, for a message: JSON's null/true/false, text quoted."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 class DtsError(Exception):
     """Base of all errors a user may see. `code` is stable and machine-readable."""
 

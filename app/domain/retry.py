@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
 
 __all__ = [
     "DEFAULT_INITIAL_DELAY",
@@ -72,7 +72,7 @@ _FIELDS = {
 
 def _number(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(f"must be a number, got {value!r}", field=field)
+        raise ValidationError(f"must be a number, got {shown(value)}", field=field)
     return float(value)
 
 
@@ -89,7 +89,7 @@ class RetryPolicy:
         attempts = self.max_attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int):
             raise ValidationError(
-                f"must be a whole number, got {attempts!r}", field="retry.maxAttempts"
+                f"must be a whole number, got {shown(attempts)}", field="retry.maxAttempts"
             )
         if not 1 <= attempts <= MAX_ATTEMPTS:
             raise ValidationError(

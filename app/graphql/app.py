@@ -8,17 +8,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from app.domain.errors import DtsError
 from app.graphql.context import Context
+from app.graphql.http import HttpGraphQL
 from app.graphql.schema import schema
 
 
-class DtsGraphQL(GraphQL[Context, None]):
+class DtsGraphQL(HttpGraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:

@@ -172,6 +172,10 @@ def job_input_dict(data: JobInput) -> dict[str, Any]:
             if http.body_is_json:
                 try:
                     request["body"] = json.loads(http.body)
+                except RecursionError:
+                    raise ValidationError(
+                        "the JSON nests too deeply to be sent", field="http.body"
+                    ) from None
                 except ValueError as error:
                     raise ValidationError(f"not valid JSON: {error}", field="http.body") from None
             else:

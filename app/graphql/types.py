@@ -8,24 +8,23 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import Info
 
 from app.db import models
 from app.domain.cron_text import describe
 from app.domain.errors import ValidationError
-from app.domain.instants import utc_iso
 from app.domain.job_spec import HttpSpec as DomainHttpSpec
 from app.domain.job_spec import spec_from_dict
 from app.domain.schedule import Occurrence as DomainOccurrence
 from app.domain.schedule import load_timezone
 from app.domain.schedule import occurrences as domain_occurrences
 from app.graphql.context import Context
+from app.graphql.limits import preview_budget
+from app.services.inspector import check_zones, compute_off_loop
 from app.services.jobs import job_schedule
 
 # Every DateTime the API returns reads as REST writes it: UTC with a `Z` (Strawberry's own
 # would write `+00:00`). Input parsing is Strawberry's: any ISO 8601 offset is accepted.
-DATETIME_UTC = dataclasses.replace(DateTimeDefinition, serialize=utc_iso)
 
 
 def gid(value: object, field: str = "id") -> int:
@@ -353,13 +352,18 @@ class Job:
     ) -> list[Occurrence]:
         if not 1 <= count <= 100:
             raise ValidationError(f"must be from 1 to 100, got {count}", field="count")
-        viewer_zones = zones or []
-        for zone in viewer_zones:
-            load_timezone(zone, "zones")
+        viewer_zones = list(check_zones(zones))
         if self._model.paused:
             return []
-        found = domain_occurrences(job_schedule(self._model), info.context.services.clock(), count)
-        return [Occurrence.of(o, viewer_zones) for o in found]
+        preview_budget().charge(count, viewer_zones)
+        schedule = job_schedule(self._model)
+        now = info.context.services.clock()
+
+        def compute() -> list[Occurrence]:
+            found = domain_occurrences(schedule, now, count)
+            return [Occurrence.of(o, viewer_zones) for o in found]
+
+        return await compute_off_loop(compute)
 
     @strawberry.field
     async def last_run(self, info: Info[Context, None]) -> Run | None:

@@ -40,7 +40,7 @@ BAD_POLICIES = [
     ({"max_attempts": 0}, "retry.maxAttempts", "0 is out of range 1-100"),
     ({"max_attempts": 101}, "retry.maxAttempts", "101 is out of range 1-100"),
     ({"max_attempts": 2.5}, "retry.maxAttempts", "must be a whole number, got 2.5"),
-    ({"max_attempts": True}, "retry.maxAttempts", "must be a whole number, got True"),
+    ({"max_attempts": True}, "retry.maxAttempts", "must be a whole number, got true"),
     ({"initial_delay": -1}, "retry.initialDelay", "-1 seconds is out of range 0-86400"),
     ({"initial_delay": float("inf")}, "retry.initialDelay", "must be a number, got inf"),
     ({"initial_delay": "5"}, "retry.initialDelay", "must be a number, got '5'"),
