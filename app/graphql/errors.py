@@ -18,7 +18,7 @@ from app.domain.text_input import check_text
 log = logging.getLogger("dts.graphql")
 
 
-def _convert(error: GraphQLError) -> GraphQLError:
+def convert_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error  # syntax and validation errors from graphql-core are already clear
@@ -80,4 +80,4 @@ class DtsErrors(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [_convert(e) for e in errors]
+            result.errors = [convert_error(e) for e in errors]
