@@ -38,6 +38,7 @@ from app.feed.events import ACCOUNT_CHANGED
 from app.feed.hub import FeedHub
 from app.graphql.context import Context
 from app.graphql.errors import convert_error
+from app.graphql.loaders import Loaders
 from app.services.access import Principal
 
 if TYPE_CHECKING:
@@ -173,15 +174,22 @@ class SocketRegistry:
         return self._watch_from > position or self._changed.get(user_id, 0) > position
 
     async def _follow(self, feed: FeedHub) -> None:
-        async for event in feed.subscribe(self._watch_from):
-            if event.kind != ACCOUNT_CHANGED:
-                continue
-            user_id = event.payload.get("userId")
-            if not isinstance(user_id, int):
-                continue
-            self._changed[user_id] = event.id
-            for handler in list(self._by_user.get(user_id, ())):
-                handler.spawn(handler.recheck(), "ws-recheck")
+        position = self._watch_from
+        while True:
+            try:
+                async for event in feed.subscribe(position):
+                    position = event.id
+                    if event.kind != ACCOUNT_CHANGED:
+                        continue
+                    user_id = event.payload.get("userId")
+                    if not isinstance(user_id, int):
+                        continue
+                    self._changed[user_id] = event.id
+                    for handler in list(self._by_user.get(user_id, ())):
+                        handler.spawn(handler.recheck(), "ws-recheck")
+            except Exception as error:  # the database may be away; operations still re-check
+                log.warning("websocket account watch: feed read failed (%s); retrying", error)
+                await asyncio.sleep(1)
 
 
 class DtsTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -263,7 +271,11 @@ class DtsTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem is not None:
             await self.close(BAD_REQUEST, problem)
             return
-        await super().handle_message(message)
+        try:
+            await super().handle_message(message)
+        except Exception:
+            log.exception("websocket: unexpected error handling a %r message", message["type"])
+            await self.close(SERVER_ERROR, "internal error; it was logged")
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:
@@ -333,6 +345,8 @@ class DtsTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if message["id"] not in self.operations:
             if not await self.recheck():
                 return
+            # Each operation reads afresh: DataLoaders cache for as long as they live.
+            self.context.loaders = Loaders(self.context.services)
             limit = self.settings.ws_max_subscriptions
             if len(self.operations) >= limit:
                 error = GraphQLError(
@@ -367,9 +381,8 @@ class DtsTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             log.exception("websocket: cannot re-check the caller")
             await self.close(SERVER_ERROR, "cannot check your session now; reconnect")
             return False
-        if self.closing or self.principal is not current:
-            # closed meanwhile, or a concurrent re-check already replaced the principal
-            return not self.closing
+        if self.closing:
+            return False
         if fresh is None or fresh.user_id != current.user_id:
             await self.close(FORBIDDEN, "a websocket stays with the account that opened it")
             return False

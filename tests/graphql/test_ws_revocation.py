@@ -208,13 +208,17 @@ async def test_account_changes_close_open_sockets_at_once(server: LiveServer) ->
     assert time.monotonic() - started < 5
     await ws.__aexit__()
 
-    # Promotion gives more rights: the socket stays open.
+    # Promotion gives more rights: the socket stays open, and serves the new role.
     ws = await open_socket(carol.token)
+    answer = await request(ws, "me-before", ME)
+    assert answer["payload"]["data"]["me"]["role"] == "MEMBER"
     await root(SET_ROLE, id=str(carol_id), role="ADMIN")
     with pytest.raises(TimeoutError):
         await ws.receive(timeout=1.5)
     answer = await request(ws, "users", USERS)
     assert answer["type"] == "next" and answer["payload"]["data"]["users"]
+    answer = await request(ws, "me-after", ME)
+    assert answer["payload"]["data"]["me"]["role"] == "ADMIN"
     await ws.__aexit__()
 
     # Disabling.

@@ -84,11 +84,17 @@ class Socket:
 
 
 async def request(socket: Socket, operation_id: str, query: str, **variables: Any) -> Any:
-    """Run a query or mutation over the socket; the `next` payload, or Closed."""
+    """Run a query or mutation over the socket: its `next` (once the operation completed)
+    or `error` message; raises Closed."""
     await socket.subscribe(operation_id, query, **variables)
+    answer: Any = None
     while True:
         message = await socket.receive()
         if message.get("id") != operation_id:
             continue
-        if message["type"] in ("next", "error"):
+        if message["type"] == "error":
             return message
+        if message["type"] == "next":
+            answer = message
+        elif message["type"] == "complete":
+            return answer
