@@ -19,7 +19,7 @@ from app.services.tokens import encode_access_token
 from tests.gql_client import GQL
 from tests.graphql.conftest import sign_up
 from tests.graphql.ws_socket import JOB_EVENTS, ME, Closed, Socket, request
-from tests.live import LiveServer
+from tests.live import LiveServer, dts_env
 
 SECRET = "test-secret-" + "x" * 32  # tests.live.dts_env
 PASSWORD = "correct-horse-battery"
@@ -341,3 +341,25 @@ async def test_socket_closes_at_token_expiry_unless_refreshed_by_ping(
         assert closed.code == 4403, closed
         await other.close()
     await root.close()
+
+
+async def test_a_change_made_through_another_api_process_reaches_the_socket(
+    server: LiveServer, database_url: str
+) -> None:
+    """Two API processes on one database: the feed carries the change to the other one."""
+    other_api = LiveServer("api", dts_env(database_url, DTS_POLL_INTERVAL="0.05"))
+    try:
+        other_api.wait_healthy()
+        root = await sign_up(server, "root@example.com")
+        dave = await sign_up(server, "dave@example.com")
+        dave_id = await me_id(dave)
+        async with Socket(other_api) as ws:
+            assert (await ws.init(dave.token))["type"] == "connection_ack"
+            await ws.subscribe("events", JOB_EVENTS)
+            await root(SET_DISABLED, id=str(dave_id), disabled=True)  # through `server`
+            closed = await ws.closed(timeout=10)
+            assert closed.code == 4403 and "disabled" in closed.reason, closed
+        await root.close()
+        await dave.close()
+    finally:
+        other_api.stop()
