@@ -221,6 +221,15 @@ class Settings(BaseSettings):
     log_max_lines: int = Field(default=10_000, ge=10)
     output_max_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Websockets (/graphql, graphql-transport-ws): operations running at once on one
+    # socket, open sockets per account and per client address (per API process), seconds
+    # a socket may wait before `connection_init`, and seconds it may stay without any
+    # running operation.
+    ws_max_subscriptions: int = Field(default=100, ge=1, le=10_000)
+    ws_max_per_user: int = Field(default=20, ge=1, le=10_000)
+    ws_max_per_ip: int = Field(default=50, ge=1, le=100_000)
+    ws_init_timeout: float = Field(default=10.0, gt=0, le=3600)
+    ws_idle_timeout: float = Field(default=300.0, gt=0, le=86_400)
     web_dist: Path | None = None
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs/CIDRs; none by
     # default). The client address is the right-most hop not in this list.

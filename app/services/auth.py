@@ -25,6 +25,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.models import RefreshToken, User
 from app.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from app.feed.events import emit_account_changed
 from app.services import api_tokens, audit, password_reset, throttle, users
 from app.services.access import Principal, ensure_admin
 from app.services.mail import Mailer
@@ -37,6 +38,7 @@ from app.services.passwords import (
 from app.services.tokens import (
     decode_access_token,
     encode_access_token,
+    epoch_microseconds,
     hash_token,
     is_api_token,
     new_opaque_token,
@@ -208,6 +210,7 @@ class AuthService:
         now = self.clock()
         async with self.db.transaction() as session:
             await self._revoke_all_sessions(session, user_id, now)
+            await emit_account_changed(session, user_id, "signed_out")
 
     async def authenticate(self, authorization: str | None) -> Principal | None:
         """The caller of a request: None when no credentials were sent.
@@ -239,10 +242,17 @@ class AuthService:
         if user.disabled:
             raise Unauthenticated("this account is disabled; ask an admin")
         cutoff = user.tokens_valid_after
-        if cutoff is not None and claims.issued_at < int(cutoff.timestamp()):
+        # Compared in microseconds: a token issued earlier in the same second as a sign-out
+        # everywhere or a password change is refused as well.
+        if cutoff is not None and claims.issued_at_us < epoch_microseconds(cutoff):
             raise Unauthenticated("this session was signed out; sign in again")
         # The role comes from the database, not the token: a change applies at once.
-        return Principal(user_id=user.id, email=user.email, role=user.role)
+        return Principal(
+            user_id=user.id,
+            email=user.email,
+            role=user.role,
+            expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+        )
 
     # ------------------------------------------------------------ password reset
 
@@ -288,6 +298,7 @@ class AuthService:
                 raise Conflict("the password was changed meanwhile; sign in again")
             fresh.password_hash = password_hash
             await self._revoke_all_sessions(session, fresh.id, now)
+            await emit_account_changed(session, fresh.id, "password_changed")
             audit.record(session, principal, "user.password_changed", "user", fresh.id, {}, ip)
             return self._issue(
                 session, fresh, new_opaque_token(16), now=now, ip=ip, user_agent=user_agent
@@ -329,6 +340,7 @@ class AuthService:
             if previous == "admin" and not user.disabled:
                 await self._ensure_other_admin(session, user, principal, "change the role of")
             user.role = role
+            await emit_account_changed(session, user.id, "role")
             audit.record(
                 session,
                 principal,
@@ -355,6 +367,7 @@ class AuthService:
             user.disabled = disabled
             if disabled:
                 await self._revoke_all_sessions(session, user.id, now)
+            await emit_account_changed(session, user.id, "disabled" if disabled else "enabled")
             audit.record(
                 session,
                 principal,
