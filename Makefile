@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PORT   ?= 4000
 
-.PHONY: run test lint typecheck pytest install web webtest schema client bench clean
+.PHONY: run test drills lint typecheck pytest install web webtest schema client bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ pytest: install web
 	$(BIN)/pytest
 
 test: lint typecheck webtest pytest
+
+# The failure drills (tests/drills): kill workers, restart a throwaway PostgreSQL cluster
+# of their own, cut a worker's network in a namespace (as root). Opt-in: `make test`
+# skips them unless DTS_DRILLS=1 (which .ci/run sets).
+drills: install
+	DTS_DRILLS=1 $(BIN)/pytest tests/drills -m drill
 
 schema: install
 	$(BIN)/dts export-schema
