@@ -25,9 +25,21 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	else $(BIN)/pip install -q -e .; fi
 	touch $(RUN_STAMP)
 
+# The dashboard's tools need Node 20.19 or newer (web/package.json "engines"): say so
+# plainly before npm fails in some obscure way. Run before each npm step.
+NODE_MIN := 20.19
+CHECK_NODE = @command -v node >/dev/null 2>&1 || { echo "make: the dashboard needs \
+Node.js $(NODE_MIN) or newer with npm, and node is not installed." >&2; exit 1; }; \
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number); \
+	const [x, y] = "$(NODE_MIN)".split(".").map(Number); \
+	if (a < x || (a === x && b < y)) { console.error("make: the dashboard needs Node.js " + \
+	"$(NODE_MIN) or newer; this is Node " + process.versions.node + " (" + process.execPath + \
+	"). Install a newer Node.js and run make again."); process.exit(1); }'
+
 # The dashboard: npm ci only when node_modules is missing or package-lock.json changed.
 WEB_STAMP := web/node_modules/.installed
 $(WEB_STAMP): web/package-lock.json
+	$(CHECK_NODE)
 	cd web && npm ci --no-audit --no-fund
 	touch $(WEB_STAMP)
 
@@ -39,12 +51,14 @@ WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/dist 
 	-o -type f -print) schema.graphql
 WEB_BUILT := web/dist/index.html
 $(WEB_BUILT): $(WEB_SOURCES) $(WEB_STAMP)
+	$(CHECK_NODE)
 	cd web && npm run build
 	touch $(WEB_BUILT)
 
 web: $(WEB_BUILT)
 
 webtest: $(WEB_STAMP)
+	$(CHECK_NODE)
 	cd web && npm test
 
 # The port comes from the environment as dts reads it: DTS_PORT, or PORT (also
