@@ -64,7 +64,16 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      "/graphql": { target: api, ws: true },
+      "/graphql": {
+        target: api,
+        ws: true,
+        // A browser opening /graphql gets the playground from Vite (hot reload), as dts
+        // serves it in production; queries, mutations and the websocket go to the API.
+        bypass: (req) => {
+          const page = req.method === "GET" && (req.headers.accept ?? "").includes("text/html");
+          return page && !(req.url ?? "").includes("query=") ? "/graphiql.html" : undefined;
+        },
+      },
       "/api": api,
     },
   },
