@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.conftest import (
     ADMIN_EMAIL,
     PASSWORD,
+    REGISTER,
     Target,
     graphql,
     screenshot,
@@ -33,6 +34,7 @@ except ImportError:  # the `browser` fixture skips (or fails in CI) with the rea
     expect = None
 
 LOOPBACK = "127.0.0.1"
+OTHER_EMAIL = "grace@example.com"
 # Hosts Strawberry's stock GraphiQL page (and GraphiQL's own examples) load code from.
 CDN_HOSTS = ("unpkg.com", "cdn.jsdelivr.net", "esm.sh", "cdnjs.cloudflare.com", "fonts.googleapis")
 LOGIN = """mutation($email: String!, $password: String!) {
@@ -110,7 +112,23 @@ def test_playground_loads_offline_runs_a_query_and_streams_a_subscription(
     expect(page.locator(".graphiql-response")).to_contain_text(ADMIN_EMAIL, timeout=LIVE_MS)
     assert '"role": "ADMIN"' in response_text(page)
 
-    # A subscription over the dashboard's websocket; a run triggered through the API arrives.
+    # An Authorization header typed in the Headers tab is sent instead of the session's
+    # (here another user's token), and GraphiQL's saved history does not keep it.
+    other = graphql(server.url, REGISTER, {"email": OTHER_EMAIL, "password": PASSWORD})
+    other_token = other["register"]["accessToken"]
+    page.get_by_role("button", name="Headers", exact=True).click()
+    headers = page.locator("section.graphiql-editor-tool .graphiql-editor:not(.hidden)")
+    headers.locator(".monaco-editor").click()
+    page.keyboard.insert_text(f'{{"Authorization": "Bearer {other_token}"}}')
+    set_operation(page, "WhoElse", "query WhoElse { me { email } }")
+    page.get_by_role("button", name=re.compile("Execute query")).click()
+    expect(page.locator(".graphiql-response")).to_contain_text(OTHER_EMAIL, timeout=LIVE_MS)
+    saved = page.evaluate("() => JSON.stringify(localStorage)")
+    assert "WhoElse" in saved  # the history was written...
+    assert other_token not in saved  # ...without the token
+
+    # A subscription over the dashboard's websocket, which authenticates with the session
+    # (not the Headers tab): a run of the admin's job triggered through the API arrives.
     token = graphql(server.url, LOGIN, {"email": ADMIN_EMAIL, "password": PASSWORD})["login"][
         "accessToken"
     ]

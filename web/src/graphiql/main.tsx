@@ -8,12 +8,14 @@ import { createApiClients } from "../api/client";
 import type { StoredSession } from "../auth/session";
 import { session } from "../auth/sessionInstance";
 import { playgroundFetcher } from "./fetcher";
+import { playgroundStorage } from "./storage";
 import { DEFAULT_QUERY, savedTheme } from "./defaults";
 import "graphiql/style.css";
 import "./playground.css";
 
 const { ws } = createApiClients(session);
 const fetcher = playgroundFetcher(session, ws);
+const storage = playgroundStorage();
 
 // The socket authenticates once, when it connects: after signing in or out (here or in
 // another tab) drop it, and the next subscription connects as the new user.
@@ -58,7 +60,12 @@ function Playground() {
     <div className="playground">
       <SessionBar />
       <div className="playground-ide">
-        <GraphiQL fetcher={fetcher} defaultQuery={DEFAULT_QUERY} defaultTheme={savedTheme()} />
+        <GraphiQL
+          fetcher={fetcher}
+          storage={storage}
+          defaultQuery={DEFAULT_QUERY}
+          defaultTheme={savedTheme()}
+        />
       </div>
     </div>
   );
