@@ -168,6 +168,27 @@ def test_playground_loads_offline_runs_a_query_and_streams_a_subscription(
     assert page.page_errors == []
 
 
+def test_playground_signed_out_on_a_phone_in_dark(new_page: Any, server: LiveServer) -> None:
+    page, outside, _ = offline_page(new_page)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    page.goto("/graphql")
+    bar = page.get_by_role("status")
+    expect(bar).to_contain_text("Not signed in")
+    expect(bar.get_by_role("link", name="Sign in")).to_have_attribute("href", "/login")
+    expect(page.locator(".graphiql-query-editor .monaco-editor").first).to_be_visible()
+    # Anonymous operations still run.
+    set_operation(page, "Open", "query Open { signupOpen }")
+    page.get_by_role("button", name=re.compile("Execute query")).click()
+    expect(page.locator(".graphiql-response")).to_contain_text('"signupOpen": true')
+    # Stacked below the editors, the response is readable: as wide as the screen allows.
+    response = page.locator(".graphiql-response").bounding_box()
+    assert response is not None and response["width"] > 250, response
+    screenshot(page, "graphiql-phone-dark")
+    assert outside.attempted == [], f"requests beyond loopback: {outside.attempted}"
+    assert page.page_errors == []
+
+
 def test_built_playground_names_no_cdn(dashboard_dist: Path) -> None:
     """Nothing in the build points the browser at a CDN (the stock page loaded from unpkg)."""
     page = (dashboard_dist / "graphiql.html").read_text()
