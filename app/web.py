@@ -106,7 +106,11 @@ class Dashboard:
             return HTMLResponse(NOT_BUILT.replace("{dist}", str(self.dist)))
         found = self._file(path)
         if found is not None and found != self.index:
-            cache = IMMUTABLE if path.startswith("assets/") else SHORT
+            # Pages (graphiql.html) name hashed assets that a release replaces: revalidate.
+            if path.startswith("assets/"):
+                cache = IMMUTABLE
+            else:
+                cache = REVALIDATE if found.suffix == ".html" else SHORT
             return FileResponse(found, headers={"Cache-Control": cache})
         if path.startswith("assets/"):
             # A missing hashed asset (an old tab after a release): a 404, never index.html,
