@@ -3,6 +3,8 @@
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urql/core";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws/client";
 import type { SessionStore } from "../auth/session";
+import { ConnectionMonitor } from "./connection";
+import { advanceResumePoint } from "./resume";
 
 function isUnauthenticated(body: unknown): boolean {
   const errors = (body as { errors?: { extensions?: { code?: string } }[] } | null)?.errors;
@@ -47,26 +49,83 @@ export function websocketUrl(location: Location): string {
 export interface ApiClients {
   client: Client;
   ws: WsClient;
+  connection: ConnectionMonitor;
   dispose: () => void;
 }
 
+/** Close codes the server uses on the live connection (graphql-transport-ws and ours). */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+
+function closeCode(value: unknown): number | null {
+  if (value && typeof value === "object" && "code" in value && typeof value.code === "number") return value.code;
+  return null;
+}
+
+function closeReason(value: unknown): string {
+  if (value && typeof value === "object" && "reason" in value && typeof value.reason === "string") return value.reason;
+  return "";
+}
+
 export function createApiClients(store: SessionStore): ApiClients {
+  const connection = new ConnectionMonitor();
+
+  // 4401 (the token expired or was refused): refresh it once and reconnect. A second 4401
+  // before the socket was accepted again means the session is over. Every subscription
+  // on the socket fails at once, so they share one attempt.
+  let reauthentication: Promise<boolean> | null = null;
+  const reauthenticate = (): Promise<boolean> => {
+    if (reauthentication) return reauthentication;
+    const seen = store.read()?.refreshToken;
+    reauthentication = (async () => {
+      if (!seen) return false;
+      try {
+        const fresh = await store.refresh(seen);
+        if (!fresh) return false; // the store signed out and said why
+        return true;
+      } catch {
+        return true; // the network: keep the session, the reconnect backs off
+      }
+    })();
+    return reauthentication;
+  };
+  let unauthorizedSinceConnect = false;
+
   const ws = createWsClient({
     url: websocketUrl(window.location),
     lazy: true,
     lazyCloseTimeout: 3000,
-    keepAlive: 20_000,
+    keepAlive: 10_000,
     retryAttempts: Infinity,
-    shouldRetry: () => true,
-    retryWait: async (retries) => {
-      const delay = Math.min(10_000, 500 * 2 ** retries) * (0.5 + Math.random() / 2);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    },
+    // 4403: this account may no longer do this (disabled, demoted, signed out everywhere).
+    shouldRetry: (event) => closeCode(event) !== CLOSE_FORBIDDEN,
+    retryWait: (retries) => connection.waitBeforeRetry(retries),
     connectionParams: async () => {
       const token = await store.accessToken().catch(() => store.read()?.accessToken ?? null);
       return token ? { authorization: `Bearer ${token}` } : {};
     },
+    on: {
+      connected: () => {
+        unauthorizedSinceConnect = false;
+        reauthentication = null;
+        connection.connected();
+      },
+      closed: (event) => {
+        const code = closeCode(event) ?? 1006;
+        if (code === CLOSE_FORBIDDEN && store.read()) {
+          const reason = closeReason(event);
+          store.signOut(reason ? `Signed out: ${reason}` : "Signed out: your access changed; sign in again");
+          return;
+        }
+        connection.closed(code);
+      },
+    },
   });
+
+  const onOnline = () => connection.cameOnline();
+  const onOffline = () => connection.wentOffline();
+  window.addEventListener("online", onOnline);
+  window.addEventListener("offline", onOffline);
 
   const client = new Client({
     url: "/graphql",
@@ -78,11 +137,47 @@ export function createApiClients(store: SessionStore): ApiClients {
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
-          const input = { ...request, query: request.query ?? "" };
+          const query = request.query ?? "";
+          // One payload object for the subscription's life: the websocket client sends it
+          // again on every reconnect, so moving its variables past each result makes the
+          // resubscription resume after the last event seen.
+          const variables: Record<string, unknown> = { ...(request.variables ?? {}) };
+          const payload = { ...request, query, variables };
           return {
             subscribe(sink) {
-              const unsubscribe = ws.subscribe(input, sink);
-              return { unsubscribe };
+              let stopped = false;
+              let dispose: () => void = () => undefined;
+              const start = () => {
+                dispose = ws.subscribe(payload, {
+                  next: (result) => {
+                    advanceResumePoint(query, variables, result.data);
+                    sink.next(result as Parameters<typeof sink.next>[0]);
+                  },
+                  error: (error) => {
+                    if (stopped) return;
+                    if (closeCode(error) === CLOSE_UNAUTHORIZED && !unauthorizedSinceConnect) {
+                      void reauthenticate().then((again) => {
+                        unauthorizedSinceConnect = true;
+                        if (again && !stopped) start();
+                        else sink.error(error);
+                      });
+                      return;
+                    }
+                    if (closeCode(error) === CLOSE_UNAUTHORIZED && store.read()) {
+                      store.signOut("Your session ended; sign in again");
+                    }
+                    sink.error(error);
+                  },
+                  complete: () => sink.complete(),
+                });
+              };
+              start();
+              return {
+                unsubscribe: () => {
+                  stopped = true;
+                  dispose();
+                },
+              };
             },
           };
         },
@@ -90,5 +185,15 @@ export function createApiClients(store: SessionStore): ApiClients {
     ],
   });
 
-  return { client, ws, dispose: () => void ws.dispose() };
+  return {
+    client,
+    ws,
+    connection,
+    dispose: () => {
+      window.removeEventListener("online", onOnline);
+      window.removeEventListener("offline", onOffline);
+      connection.dispose();
+      void ws.dispose();
+    },
+  };
 }

@@ -319,6 +319,7 @@ export const RunEventsSubscription = graphql(`
 
 export const RunDetailQuery = graphql(`
   query RunDetail($id: ID!) {
+    feedPosition
     run(id: $id) {
       ...RunRowFields
       jobId

@@ -6,6 +6,7 @@ import { useSession } from "../auth/SessionProvider";
 import { applyTheme, nextTheme, readTheme, type ThemeChoice } from "../lib/theme";
 import { Link, useRouter } from "../router";
 import { LogoMark, MonitorIcon, MoonIcon, SunIcon } from "./icons";
+import { LiveBadge } from "./LiveBadge";
 
 export function ThemeToggle() {
   const [theme, setTheme] = useState<ThemeChoice>(readTheme);
@@ -76,6 +77,7 @@ export function Layout({ children }: { children: ReactNode }) {
             ) : null}
           </nav>
           <div className="topbar-right">
+            <LiveBadge />
             <ThemeToggle />
             <Link to="/account" className="user-chip" title={`${user.email} (${user.role.toLowerCase()})`}>
               <span className="avatar" aria-hidden="true">

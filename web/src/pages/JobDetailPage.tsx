@@ -57,7 +57,7 @@ export function JobDetailPage({ id }: { id: string }) {
     600,
   );
   const position = useFirst(result.data?.feedPosition);
-  const [live] = useSubscription(
+  useSubscription(
     { query: RunEventsSubscription, variables: { jobId: id, afterEventId: position }, pause: position === undefined },
     (_, event) => {
       refetch();
@@ -129,7 +129,6 @@ export function JobDetailPage({ id }: { id: string }) {
             <span className="muted">{job.type === "HTTP" ? <GlobeIcon size={18} /> : <TerminalIcon size={18} />}</span>
             <h1>{job.name}</h1>
             {job.paused ? <span className="badge warn" data-testid="paused-badge">Paused</span> : <span className="badge ok">Active</span>}
-            {live.error ? null : <span className="live-dot" title="Updates as runs start and finish">Live</span>}
           </div>
           <p className="subtitle">
             {job.schedule.description} · <code>{job.schedule.cron}</code> · {job.timezone}

@@ -10,7 +10,7 @@ import { StatusBadge, isActive } from "../components/status";
 import { Banner, EmptyState, ErrorState, PageLoading, Spinner, Switch, useToast } from "../components/ui";
 import type { RunLogSubscription as RunLogData } from "../gql/graphql";
 import { formatDuration, formatLocal, fromNow, viewerZone } from "../lib/format";
-import { useDocumentTitle, useNow, useThrottled } from "../lib/hooks";
+import { useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { mergeLogLines } from "../lib/log";
 import { Link, useRouter } from "../router";
 
@@ -40,11 +40,16 @@ export function RunDetailPage({ id }: { id: string }) {
   );
 
   // Status changes of this job's runs (this one and its retries).
+  // From the feed position read with the run: no change is missed between.
   const jobId = run?.jobId ?? null;
-  useSubscription({ query: RunEventsSubscription, variables: { jobId }, pause: !jobId }, (_, event) => {
-    refetch();
-    return event;
-  });
+  const position = useFirst(result.data?.feedPosition);
+  useSubscription(
+    { query: RunEventsSubscription, variables: { jobId, afterEventId: position }, pause: !jobId || position === undefined },
+    (_, event) => {
+      refetch();
+      return event;
+    },
+  );
 
   const log = useRunLog(id, refetch);
 
