@@ -67,8 +67,16 @@ function closeReason(value: unknown): string {
   return "";
 }
 
-export function createApiClients(store: SessionStore): ApiClients {
-  const connection = new ConnectionMonitor();
+export interface ApiClientOptions {
+  /** The websocket's URL (default: /graphql on this page's host). */
+  url?: string;
+  /** The WebSocket class (default: the browser's). */
+  webSocketImpl?: unknown;
+  connection?: ConnectionMonitor;
+}
+
+export function createApiClients(store: SessionStore, options: ApiClientOptions = {}): ApiClients {
+  const connection = options.connection ?? new ConnectionMonitor();
 
   // 4401 (the token expired or was refused): refresh it once and reconnect. A second 4401
   // before the socket was accepted again means the session is over. Every subscription
@@ -92,7 +100,8 @@ export function createApiClients(store: SessionStore): ApiClients {
   let unauthorizedSinceConnect = false;
 
   const ws = createWsClient({
-    url: websocketUrl(window.location),
+    url: options.url ?? websocketUrl(window.location),
+    webSocketImpl: options.webSocketImpl,
     lazy: true,
     lazyCloseTimeout: 3000,
     keepAlive: 10_000,
