@@ -61,13 +61,19 @@ export function Layout({ children }: { children: ReactNode }) {
         <div className="topbar-inner">
           <Brand />
           <nav className="nav" aria-label="Main">
-            <NavLink to="/jobs" match={(p) => p === "/" || p.startsWith("/jobs") || p.startsWith("/runs")}>
+            <NavLink to="/jobs" match={(p) => p === "/" || p.startsWith("/jobs")}>
               Jobs
+            </NavLink>
+            <NavLink to="/runs" match={(p) => p.startsWith("/runs")}>
+              Runs
+            </NavLink>
+            <NavLink to="/inspector" match={(p) => p.startsWith("/inspector")}>
+              Inspector
             </NavLink>
             <NavLink to="/workers" match={(p) => p.startsWith("/workers")}>
               Workers
             </NavLink>
-            <NavLink to="/account" match={(p) => p.startsWith("/account")}>
+            <NavLink to="/tokens" match={(p) => p.startsWith("/tokens")}>
               API tokens
             </NavLink>
             {user.role === "ADMIN" ? (

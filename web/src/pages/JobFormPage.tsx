@@ -55,7 +55,14 @@ const EMPTY_REPORT: ErrorReport = { fields: {}, general: [], code: null };
 
 export function NewJobPage() {
   useDocumentTitle("New job");
-  const initial = useMemo(() => emptyForm(viewerZone()), []);
+  const { location } = useRouter();
+  // The inspector's "New job with this schedule" passes ?cron=…&timezone=….
+  const cron = location.search.get("cron");
+  const timezone = location.search.get("timezone");
+  const initial = useMemo(() => {
+    const form = emptyForm(timezone || viewerZone());
+    return cron ? { ...form, cron } : form;
+  }, [cron, timezone]);
   return <JobForm initial={initial} />;
 }
 
