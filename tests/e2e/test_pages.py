@@ -165,3 +165,106 @@ def test_inspector_page_previews_across_dst_in_several_zones(
     page.wait_for_url("**/jobs/new?*")
     expect(page.get_by_label("Cron expression")).to_have_value("0 9 * * 1-5")
     assert page.page_errors == []
+
+
+SLEEPER = "import time; print('started', flush=True); time.sleep(120)"
+RUN_STATUS = """query($id: ID!) { run(id: $id) { status cancelRequested } }"""
+JOB_RETRY = """query($id: ID!) {
+  job(id: $id) { retry { maxAttempts initialDelay maxDelay multiplier } } }"""
+
+
+def test_cancelling_a_running_run_asks_first_and_escape_keeps_it(
+    new_page: Any, server: LiveServer
+) -> None:
+    token = admin_token(server)
+    job = graphql(
+        server.url,
+        CREATE_JOB,
+        {
+            "input": {
+                "type": "SCRIPT",
+                "name": "long-sleeper",
+                "schedule": {"cron": "0 3 * * *", "timezone": "UTC"},
+                "script": {"command": "python3", "args": ["-c", SLEEPER]},
+                "retry": {"maxAttempts": 1},
+                "paused": True,
+            }
+        },
+        token,
+    )["createJob"]
+    run_id = graphql(server.url, TRIGGER, {"id": job["id"]}, token)["triggerJob"]["id"]
+
+    page = new_page()
+    sign_in(page, ADMIN_EMAIL)
+    page.goto(f"/runs/{run_id}")
+    status = page.get_by_test_id("run-status").locator("[data-status]")
+    expect(status).to_have_attribute("data-status", "RUNNING", timeout=30_000)
+    expect(page.get_by_test_id("run-log")).to_contain_text("started", timeout=30_000)
+
+    # Escape closes the dialog and nothing happens.
+    page.get_by_role("button", name="Cancel run").click()
+    dialog = page.get_by_role("alertdialog", name=f"Cancel run #{run_id}?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("It is running now")
+    expect(dialog.get_by_role("button", name="Keep it running")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    # So does "Keep it running".
+    page.get_by_role("button", name="Cancel run").click()
+    dialog.get_by_role("button", name="Keep it running").click()
+    expect(dialog).to_have_count(0)
+    page.wait_for_timeout(500)
+    run = graphql(server.url, RUN_STATUS, {"id": run_id}, token)["run"]
+    assert run == {"status": "RUNNING", "cancelRequested": False}, run
+
+    # Confirmed: the run is cancelled within seconds.
+    page.get_by_role("button", name="Cancel run").click()
+    dialog.get_by_role("button", name="Cancel run").click()
+    expect(dialog).to_have_count(0)
+    expect(status).to_have_attribute("data-status", "CANCELLED", timeout=30_000)
+    assert page.page_errors == []
+
+
+def test_job_form_warns_on_a_duplicate_name_and_shows_the_retry_defaults_in_words(
+    new_page: Any, server: LiveServer, target: Target
+) -> None:
+    token = admin_token(server)
+    existing = http_job(server, token, "nightly-report", target.url)
+
+    page = new_page()
+    sign_in(page, ADMIN_EMAIL)
+    page.goto("/jobs/new")
+
+    # The retry defaults, in words.
+    retry = page.get_by_test_id("retry-help")
+    expect(retry).to_have_text("Retries after 30 s, then 2 min: 3 attempts in all.")
+    expect(page.get_by_test_id("retry-default")).to_have_text("(the default)")
+    page.get_by_label("Max attempts").fill("5")
+    expect(retry).to_have_text("Retries after 30 s, 2 min, 8 min, then 10 min: 5 attempts in all.")
+    page.get_by_role("button", name=re.compile(r"^Use the default")).click()
+    expect(page.get_by_label("Max attempts")).to_have_value("3")
+    expect(retry).to_have_text("Retries after 30 s, then 2 min: 3 attempts in all.")
+
+    # A duplicate name warns (case and spaces aside), and links to the other job.
+    name = page.get_by_label("Name", exact=True)
+    name.fill(" Nightly-Report")
+    warning = page.get_by_test_id("duplicate-name")
+    expect(warning).to_contain_text("You already have a job named “nightly-report”")
+    expect(warning.get_by_role("link", name="open it")).to_have_attribute(
+        "href", f"/jobs/{existing}"
+    )
+    expect(name).to_have_attribute("aria-invalid", "false")
+    name.fill("nightly-report-eu")
+    expect(warning).to_have_count(0)
+    name.fill("nightly-report")
+    expect(warning).to_be_visible()
+
+    # ...but does not block: the job is created, with the default retry policy.
+    page.get_by_label("URL").fill(target.url)
+    page.get_by_role("button", name="Create job").click()
+    page.wait_for_url(re.compile(r"/jobs/\d+$"))
+    created = page.url.rsplit("/", 1)[1]
+    assert created != existing
+    policy = graphql(server.url, JOB_RETRY, {"id": created}, token)["job"]["retry"]
+    assert policy == {"maxAttempts": 3, "initialDelay": 30, "maxDelay": 600, "multiplier": 4}
+    assert page.page_errors == []

@@ -317,6 +317,20 @@ export const RunEventsSubscription = graphql(`
   }
 `);
 
+export const JobsNamedQuery = graphql(`
+  query JobsNamed($search: String!) {
+    jobs(first: 50, filter: { search: $search }) {
+      edges {
+        node {
+          id
+          name
+          ownerId
+        }
+      }
+    }
+  }
+`);
+
 export const RunsQuery = graphql(`
   query Runs($first: Int!, $after: String, $status: [RunStatus!], $since: DateTime, $until: DateTime) {
     feedPosition
