@@ -238,7 +238,7 @@ def test_job_form_warns_on_a_duplicate_name_and_shows_the_retry_defaults_in_word
     # The retry defaults, in words.
     retry = page.get_by_test_id("retry-help")
     expect(retry).to_have_text("Retries after 30 s, then 2 min: 3 attempts in all.")
-    expect(page.get_by_test_id("retry-default")).to_have_text("(the default)")
+    expect(page.get_by_test_id("retry-default")).to_have_text("This is the default.")
     page.get_by_label("Max attempts").fill("5")
     expect(retry).to_have_text("Retries after 30 s, 2 min, 8 min, then 10 min: 5 attempts in all.")
     page.get_by_role("button", name=re.compile(r"^Use the default")).click()

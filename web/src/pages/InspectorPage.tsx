@@ -13,11 +13,11 @@ import { Link, useRouter } from "../router";
 /** Zones compared beside the schedule's own, UTC and yours. */
 export const MAX_EXTRA_ZONES = 3;
 const COUNTS = [5, 10, 20, 50];
-const EXAMPLES: { label: string; cron: string; timezone: string }[] = [
-  { label: "Daily 02:30 in Berlin (skipped hour in spring)", cron: "30 2 * * *", timezone: "Europe/Berlin" },
-  { label: "Weekdays 09:00 in New York", cron: "0 9 * * 1-5", timezone: "America/New_York" },
-  { label: "Every 15 min, 01:00–02:59 in London (repeated hour in autumn)", cron: "*/15 1-2 * * *", timezone: "Europe/London" },
-  { label: "Last day of the month, 23:00", cron: "0 23 L * *", timezone: "UTC" },
+const EXAMPLES: { label: string; title: string; cron: string; timezone: string }[] = [
+  { label: "02:30 in Berlin", title: "Daily at 02:30 in Europe/Berlin: the hour skipped in spring", cron: "30 2 * * *", timezone: "Europe/Berlin" },
+  { label: "Weekdays 09:00 New York", title: "Monday to Friday at 09:00 in America/New_York", cron: "0 9 * * 1-5", timezone: "America/New_York" },
+  { label: "Every 15 min, 01–02 London", title: "Every 15 minutes from 01:00 to 02:59 in Europe/London: the hour repeated in autumn", cron: "*/15 1-2 * * *", timezone: "Europe/London" },
+  { label: "Last day of the month", title: "At 23:00 UTC on the last day of every month", cron: "0 23 L * *", timezone: "UTC" },
 ];
 
 export function InspectorPage() {
@@ -65,10 +65,7 @@ export function InspectorPage() {
       <div className="page-header">
         <div>
           <h1>Inspector</h1>
-          <p className="subtitle">
-            When does a cron expression run? The next occurrences in its zone, in UTC, in yours and in any zone you add,
-            with the times that daylight saving moved or skipped called out.
-          </p>
+          <p className="subtitle">When does a cron expression run? Its next times in any zones, daylight saving included.</p>
         </div>
         <div className="actions">
           <Link
@@ -118,11 +115,13 @@ export function InspectorPage() {
           </div>
 
           <div className="row" style={{ marginTop: 10 }}>
+            <span className="muted small">Examples:</span>
             {EXAMPLES.map((example) => (
               <button
                 key={example.label}
                 type="button"
                 className="btn btn-sm"
+                title={example.title}
                 aria-pressed={cron.trim() === example.cron && timezone === example.timezone}
                 onClick={() => {
                   setCron(example.cron);
@@ -137,11 +136,9 @@ export function InspectorPage() {
 
           <div className="stack" style={{ marginTop: 16, gap: 8 }}>
             {zones.map((zone, index) => (
-              <div className="row" key={index}>
-                <label className="inline-field" style={{ flex: 1, minWidth: 0 }}>
-                  <span>Also in</span>
-                  <TimezoneSelect id={`extra-zone-${index}`} value={zone} viewer={viewer} onChange={(z) => setZone(index, z)} />
-                </label>
+              <div className="zone-compare" key={index}>
+                <label htmlFor={`extra-zone-${index}`}>Also in</label>
+                <TimezoneSelect id={`extra-zone-${index}`} value={zone} viewer={viewer} onChange={(z) => setZone(index, z)} />
                 <button
                   type="button"
                   className="btn btn-sm"

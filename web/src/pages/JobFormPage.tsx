@@ -431,7 +431,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
             <p className="hint muted small" style={{ marginTop: 8 }}>
               <span data-testid="retry-help">{retryHelp(form.retry)}</span>{" "}
               {isDefaultRetry(form.retry) ? (
-                <span data-testid="retry-default">(the default)</span>
+                <span data-testid="retry-default">This is the default.</span>
               ) : (
                 <button type="button" className="text-button" onClick={() => setRetry(defaultRetry())}>
                   Use the default ({retryHelp(defaultRetry()).replace(/^Retries /, "retries ").replace(/\.$/, "")})

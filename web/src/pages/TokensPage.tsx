@@ -11,9 +11,8 @@ export function TokensPage() {
         <div>
           <h1>API tokens</h1>
           <p className="subtitle">
-            Tokens let scripts and other services call the API as you (<code>Authorization: Bearer …</code>). A token is
-            shown once, when it is created; revoke one the moment it may have leaked. Your password and sign-out are on{" "}
-            <Link to="/account">your account</Link>.
+            For scripts and other services. A token is shown once, when it is created; revoke one the moment it may have
+            leaked. Your password and sign-out are on <Link to="/account">your account</Link>.
           </p>
         </div>
       </div>
