@@ -1,5 +1,6 @@
 """The dashboard's live connection in Chromium: Live, Reconnecting…, Offline since HH:MM,
-and back to Live without missing what happened while the connection was down.
+and back to Live without missing what happened while the connection was down; and a
+connection that silently stopped carrying anything is noticed (ping without pong).
 
 The browser reaches `dts up` through a loopback TCP proxy that the test can cut (every
 open connection dropped, new ones refused) and restore on the same port: to the browser
@@ -42,6 +43,7 @@ class CuttableProxy:
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.frozen = False
 
     def start(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -65,6 +67,19 @@ class CuttableProxy:
 
     restore = start
 
+    def freeze(self) -> None:
+        """Keep every connection open but let nothing through: a network that went dark
+        without closing anything (a laptop asleep, a dropped Wi-Fi)."""
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """Let traffic through again; connections that lost bytes meanwhile are dropped."""
+        self.frozen = False
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            self._close(sock)
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -84,7 +99,8 @@ class CuttableProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self.frozen:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
@@ -192,5 +208,29 @@ def test_badge_follows_the_connection_and_nothing_is_missed_while_offline(
         ]
         assert resumed, sent[subscribed_before:]
         assert all(v["afterEventId"] == str(last_seen) for v in resumed), (last_seen, resumed)
+    finally:
+        context.close()
+
+
+def test_a_connection_that_goes_silent_is_noticed_and_replaced(
+    browser: Any, server: LiveServer, proxy: CuttableProxy
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860}, base_url=proxy.url, locale="en-GB"
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, ADMIN_EMAIL)
+        badge = page.get_by_test_id("connection-state")
+        expect(badge).to_have_text("Live")
+
+        # Nothing is closed, nothing arrives: only the missing pong (ping every 10 s,
+        # 5 s to answer) tells the page.
+        proxy.freeze()
+        expect(badge).to_have_text(re.compile("Reconnecting…|Offline since"), timeout=30_000)
+
+        proxy.thaw()
+        expect(badge).to_have_text("Live", timeout=40_000)
     finally:
         context.close()

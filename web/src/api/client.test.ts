@@ -18,6 +18,8 @@ class StandInServer {
   readonly wss: WebSocketServer;
   readonly subscribes: Subscribe[] = [];
   readonly inits: string[] = [];
+  /** Whether to answer pings (a frozen connection does not). */
+  answerPings: (count: number) => boolean = () => true;
   /** What to do with a connection_init carrying this token: accept, or close with a code. */
   onInit: (token: string, count: number) => { close: number; reason?: string } | "accept" = () => "accept";
   /** Events sent right after each subscribe (the next event id is counted globally). */
@@ -41,7 +43,7 @@ class StandInServer {
           this.subscribes.push(sub);
           this.onSubscribe(socket, message.id as string, sub);
         } else if (message.type === "ping") {
-          socket.send(JSON.stringify({ type: "pong" }));
+          if (this.answerPings(this.inits.length)) socket.send(JSON.stringify({ type: "pong" }));
         }
       });
     });
@@ -113,11 +115,11 @@ describe("the live connection's close codes", () => {
     await server.close();
   });
 
-  function start() {
+  function start(timing: { keepAliveMs?: number; pongTimeoutMs?: number } = {}) {
     // Retry at once: the backoff is tested on its own.
     const connection = new ConnectionMonitor(undefined, () => 0);
     connection.waitBeforeRetry = () => Promise.resolve();
-    clients = createApiClients(store, { url: server.url, webSocketImpl: WebSocket, connection });
+    clients = createApiClients(store, { url: server.url, webSocketImpl: WebSocket, connection, ...timing });
     const seen: string[] = [];
     const errors: unknown[] = [];
     pipe(
@@ -181,5 +183,20 @@ describe("the live connection's close codes", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(server.inits).toEqual(["old"]);
     expect(refreshes).toEqual([]);
+  });
+
+  it("a connection that stops answering pings is dropped and reconnected, resuming", async () => {
+    // The first connection freezes after its first event: no pong, no close.
+    server.answerPings = (connections) => connections > 1;
+    server.onSubscribe = (socket, id, sub) => event(socket, id, sub.variables.afterEventId === "3" ? "4" : "5");
+    const { seen, connection } = start({ keepAliveMs: 100, pongTimeoutMs: 150 });
+    const states: string[] = [];
+    connection.subscribe(() => states.push(connection.snapshot.status));
+    await until(() => seen.includes("5"), "the event after the reconnect");
+    expect(server.inits).toEqual(["old", "old"]);
+    expect(server.subscribes.map((s) => s.variables.afterEventId)).toEqual(["3", "4"]);
+    expect(states).toContain("reconnecting");
+    await until(() => connection.snapshot.status === "live", "live again");
+    expect(store.read()).not.toBeNull();
   });
 });

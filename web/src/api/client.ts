@@ -57,6 +57,13 @@ export interface ApiClients {
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 
+/** Ping the server this often while connected… */
+export const KEEPALIVE_MS = 10_000;
+/** …and give up on the socket when its pong takes longer than this. */
+export const PONG_TIMEOUT_MS = 5_000;
+/** A server that accepted the socket but never acknowledged it is retried after this. */
+export const ACK_TIMEOUT_MS = 10_000;
+
 function closeCode(value: unknown): number | null {
   if (value && typeof value === "object" && "code" in value && typeof value.code === "number") return value.code;
   return null;
@@ -73,6 +80,9 @@ export interface ApiClientOptions {
   /** The WebSocket class (default: the browser's). */
   webSocketImpl?: unknown;
   connection?: ConnectionMonitor;
+  /** Ping interval and pong timeout (tests shorten them). */
+  keepAliveMs?: number;
+  pongTimeoutMs?: number;
 }
 
 export function createApiClients(store: SessionStore, options: ApiClientOptions = {}): ApiClients {
@@ -99,12 +109,22 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
   };
   let unauthorizedSinceConnect = false;
 
+  // A connection that died without a close (a laptop asleep, a dropped network) still looks
+  // open: ping every 10 s and drop the socket when no pong comes back in time, so the badge
+  // and the reconnect do not wait for TCP to notice.
+  let pongTimer: ReturnType<typeof setTimeout> | null = null;
+  const stopPongTimer = () => {
+    if (pongTimer !== null) clearTimeout(pongTimer);
+    pongTimer = null;
+  };
+
   const ws = createWsClient({
     url: options.url ?? websocketUrl(window.location),
     webSocketImpl: options.webSocketImpl,
     lazy: true,
     lazyCloseTimeout: 3000,
-    keepAlive: 10_000,
+    keepAlive: options.keepAliveMs ?? KEEPALIVE_MS,
+    connectionAckWaitTimeout: ACK_TIMEOUT_MS,
     retryAttempts: Infinity,
     // 4403: this account may no longer do this (disabled, demoted, signed out everywhere).
     shouldRetry: (event) => closeCode(event) !== CLOSE_FORBIDDEN,
@@ -114,12 +134,21 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
       return token ? { authorization: `Bearer ${token}` } : {};
     },
     on: {
+      ping: (received) => {
+        if (received) return;
+        stopPongTimer();
+        pongTimer = setTimeout(() => ws.terminate(), options.pongTimeoutMs ?? PONG_TIMEOUT_MS);
+      },
+      pong: (received) => {
+        if (received) stopPongTimer();
+      },
       connected: () => {
         unauthorizedSinceConnect = false;
         reauthentication = null;
         connection.connected();
       },
       closed: (event) => {
+        stopPongTimer();
         const code = closeCode(event) ?? 1006;
         if (code === CLOSE_FORBIDDEN && store.read()) {
           const reason = closeReason(event);
@@ -199,6 +228,7 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
     ws,
     connection,
     dispose: () => {
+      stopPongTimer();
       window.removeEventListener("online", onOnline);
       window.removeEventListener("offline", onOffline);
       connection.dispose();
