@@ -18,6 +18,8 @@ class StandInServer {
   readonly wss: WebSocketServer;
   readonly subscribes: Subscribe[] = [];
   readonly inits: string[] = [];
+  /** The payloads of the pings the client sent. */
+  readonly pings: unknown[] = [];
   /** Whether to answer pings (a frozen connection does not). */
   answerPings: (count: number) => boolean = () => true;
   /** What to do with a connection_init carrying this token: accept, or close with a code. */
@@ -43,6 +45,7 @@ class StandInServer {
           this.subscribes.push(sub);
           this.onSubscribe(socket, message.id as string, sub);
         } else if (message.type === "ping") {
+          if (message.payload) this.pings.push(message.payload);
           if (this.answerPings(this.inits.length)) socket.send(JSON.stringify({ type: "pong" }));
         }
       });
@@ -198,5 +201,17 @@ describe("the live connection's close codes", () => {
     expect(states).toContain("reconnecting");
     await until(() => connection.snapshot.status === "live", "live again");
     expect(store.read()).not.toBeNull();
+  });
+
+  it("hands a refreshed token to the open socket in a ping, without reconnecting", async () => {
+    // A token that is due for refresh in about a second.
+    store.signIn({ ...payload("short", "r1"), expiresIn: 2 });
+    server.onSubscribe = (socket, id) => event(socket, id, "4");
+    const { seen } = start();
+    await until(() => seen.includes("4"), "the first event");
+    await until(() => server.pings.length > 0, "a ping with the fresh token");
+    expect(refreshes).toEqual(["r1"]);
+    expect(server.pings).toEqual([{ authorization: "Bearer fresh" }]);
+    expect(server.inits).toEqual(["short"]);
   });
 });

@@ -118,6 +118,32 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
     pongTimer = null;
   };
 
+  // The server closes a socket when the token it was opened with expires, unless a ping
+  // brings a fresh one. So: refresh the token when it is due (the store's refreshAt) while
+  // connected, and hand every new token to the open socket in a ping's payload.
+  let openSocket: { send: (data: string) => void; readyState: number } | null = null;
+  let socketToken: string | null = null;
+  let renewalTimer: ReturnType<typeof setTimeout> | null = null;
+  const stopRenewal = () => {
+    if (renewalTimer !== null) clearTimeout(renewalTimer);
+    renewalTimer = null;
+  };
+  const scheduleRenewal = () => {
+    stopRenewal();
+    const current = store.read();
+    if (!current || !openSocket) return;
+    const due = current.refreshAt ?? current.expiresAt - 60_000;
+    renewalTimer = setTimeout(() => void store.accessToken().catch(() => null), Math.max(0, due - Date.now()));
+  };
+  const unsubscribeStore = store.subscribe((next) => {
+    if (!next || !openSocket || next.accessToken === socketToken) return;
+    if (openSocket.readyState === 1) {
+      openSocket.send(JSON.stringify({ type: "ping", payload: { authorization: `Bearer ${next.accessToken}` } }));
+      socketToken = next.accessToken;
+    }
+    scheduleRenewal();
+  });
+
   const ws = createWsClient({
     url: options.url ?? websocketUrl(window.location),
     webSocketImpl: options.webSocketImpl,
@@ -131,6 +157,7 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
     retryWait: (retries) => connection.waitBeforeRetry(retries),
     connectionParams: async () => {
       const token = await store.accessToken().catch(() => store.read()?.accessToken ?? null);
+      socketToken = token;
       return token ? { authorization: `Bearer ${token}` } : {};
     },
     on: {
@@ -142,13 +169,17 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
       pong: (received) => {
         if (received) stopPongTimer();
       },
-      connected: () => {
+      connected: (socket) => {
+        openSocket = socket as typeof openSocket;
+        scheduleRenewal();
         unauthorizedSinceConnect = false;
         reauthentication = null;
         connection.connected();
       },
       closed: (event) => {
         stopPongTimer();
+        openSocket = null;
+        stopRenewal();
         const code = closeCode(event) ?? 1006;
         if (code === CLOSE_FORBIDDEN && store.read()) {
           const reason = closeReason(event);
@@ -229,6 +260,8 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
     connection,
     dispose: () => {
       stopPongTimer();
+      stopRenewal();
+      unsubscribeStore();
       window.removeEventListener("online", onOnline);
       window.removeEventListener("offline", onOffline);
       connection.dispose();
