@@ -8,6 +8,16 @@ own format; none of them ever shows a stack trace.
 from __future__ import annotations
 
 
+def shown(value: object) -> str:
+    """A value as the client wrote it, for a message: JSON's null/true/false, text quoted."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 class DtsError(Exception):
     """Base of all errors a user may see. `code` is stable and machine-readable."""
 
@@ -43,6 +53,10 @@ class Forbidden(DtsError):
 class Unauthenticated(DtsError):
     code = "unauthenticated"
     status = 401
+
+
+class TokenExpired(Unauthenticated):
+    """The credential was valid but has run out: refresh it (websockets close with 4401)."""
 
 
 class Conflict(DtsError):

@@ -5,7 +5,7 @@ Both interfaces hand this module the same camelCase shape (the original brief's,
     {"type": "script", "name": "hello-script",
      "schedule": "*/2 * * * *", "timezone": "UTC",          # or an object, see below
      "script": {"command": "node", "args": ["scripts/hello.js"], "cwd": "./"},
-     "retry": {"maxAttempts": 3, "initialDelay": 1, "maxDelay": 300, "multiplier": 2},
+     "retry": {"maxAttempts": 3, "initialDelay": 30, "maxDelay": 600, "multiplier": 4},
      "timeoutSeconds": 60, "concurrency": "allow", "misfire": "coalesce",
      "misfireLimit": 100, "startingDeadlineSeconds": null, "paused": false}
 
@@ -21,10 +21,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
 from app.domain.job_spec import JobSpec, parse_job_spec
 from app.domain.retry import RetryPolicy
-from app.domain.schedule import Schedule, schedule_from_fields
+from app.domain.schedule import (
+    CronSchedule,
+    Schedule,
+    load_timezone,
+    schedule_from_fields,
+    validate_cron,
+)
 
 CONCURRENCY_POLICIES = ("allow", "forbid", "replace")
 MISFIRE_POLICIES = ("coalesce", "all", "skip")
@@ -83,7 +89,12 @@ def parse_instant(value: Any, field: str) -> datetime:
         raise ValidationError(
             f"{value!r} has no UTC offset; add one (e.g. 'Z' or '+01:00')", field=field
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 at +05:00 is before the first UTC instant
+        raise ValidationError(
+            f"{value!r} is outside the years 1 to 9999 once converted to UTC", field=field
+        ) from None
 
 
 def _number(
@@ -91,7 +102,7 @@ def _number(
 ) -> float:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"expected a number, got {value!r}", field=field)
+        raise ValidationError(f"expected a number, got {shown(value)}", field=field)
     if not lo <= value <= hi:
         raise ValidationError(f"{value} is out of range {lo:g}-{hi:g}", field=field)
     return float(value)
@@ -99,7 +110,10 @@ def _number(
 
 def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise ValidationError(f"{value!r} is not one of {', '.join(choices)}", field=field)
+        options = ", ".join(choices)
+        name = field.rsplit(".", 1)[-1]
+        got = "" if value is None else f", not {shown(value)}"
+        raise ValidationError(f"{name} must be one of {options}{got}", field=field)
     return str(value)
 
 
@@ -108,6 +122,8 @@ def _parse_schedule(
 ) -> Schedule:
     raw = data.get("schedule")
     timezone = data.get("timezone")
+    if timezone is not None:  # the brief's JSON: {"schedule": "0 9 * * *", "timezone": "…"}
+        load_timezone(timezone, field="timezone")
     if raw is None:
         if base is None:
             raise ValidationError("a schedule is required, e.g. '*/5 * * * *'", field="schedule")
@@ -116,8 +132,8 @@ def _parse_schedule(
         raw = getattr(base.schedule, "expr", None)
         if raw is None:
             raise ValidationError("a timezone applies only to cron schedules", field="timezone")
-    if isinstance(raw, str):
-        return schedule_from_fields(kind="cron", cron=raw, timezone=timezone or "UTC")
+    if isinstance(raw, str):  # errors name what was sent: `schedule`, not `schedule.cron`
+        return CronSchedule(validate_cron(raw, field="schedule"), timezone or "UTC")
     if not isinstance(raw, Mapping):
         raise ValidationError(
             "expected a cron string or an object with cron, everySeconds or at", field="schedule"
@@ -154,7 +170,7 @@ def _parse_retry(raw: Any, base: RetryPolicy) -> RetryPolicy:
     attempts = raw.get("maxAttempts", base.max_attempts)
     if isinstance(attempts, bool) or not isinstance(attempts, int):
         raise ValidationError(
-            f"expected a whole number, got {attempts!r}", field="retry.maxAttempts"
+            f"expected a whole number, got {shown(attempts)}", field="retry.maxAttempts"
         )
     return RetryPolicy(
         max_attempts=attempts,
@@ -211,11 +227,11 @@ def parse_job_input(
     limit = data.get("misfireLimit", defaults.misfire_limit)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise ValidationError(
-            f"expected a whole number 1-1000, got {limit!r}", field="misfireLimit"
+            f"expected a whole number 1-1000, got {shown(limit)}", field="misfireLimit"
         )
     paused = data.get("paused", defaults.paused)
     if not isinstance(paused, bool):
-        raise ValidationError(f"expected true or false, got {paused!r}", field="paused")
+        raise ValidationError(f"expected true or false, got {shown(paused)}", field="paused")
 
     draft = replace(
         defaults,

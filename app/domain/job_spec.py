@@ -342,6 +342,10 @@ def _parse_body(value: Any) -> tuple[str | None, bool]:
             raise ValidationError(
                 f"the body is not valid JSON ({error})", field="http.body"
             ) from None
+        except RecursionError:
+            raise ValidationError(
+                "the JSON nests too deeply to be sent", field="http.body"
+            ) from None
         is_json = True
     else:
         raise ValidationError(

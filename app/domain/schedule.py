@@ -69,10 +69,12 @@ from typing import Literal
 
 from cronsim import CronSim, CronSimError
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
+from app.domain.instants import utc_iso
 
 __all__ = [
     "MAX_COUNT",
+    "MAX_CRON_LENGTH",
     "MAX_INTERVAL_SECONDS",
     "MIN_INTERVAL_SECONDS",
     "AtSchedule",
@@ -95,6 +97,9 @@ __all__ = [
 ]
 
 MAX_COUNT = 1000
+# The longest sensible expression lists every value of all six fields (~450 characters);
+# parsing costs time per item, so a megabyte of "1,1,1,…" must be refused before parsing.
+MAX_CRON_LENGTH = 1000
 MIN_INTERVAL_SECONDS = 1.0
 MAX_INTERVAL_SECONDS = 366 * 86400.0
 
@@ -116,7 +121,11 @@ def _zone_names() -> dict[str, str]:
 
 def load_timezone(name: str, field: str = "timezone") -> zoneinfo.ZoneInfo:
     """The IANA zone called `name`; anything else is a ValidationError on `field`."""
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        raise ValidationError(
+            f"expected a zone name, got {shown(name)}; {_ZONE_EXAMPLE}", field=field
+        )
+    if not name.strip():
         raise ValidationError(f"timezone must not be empty; {_ZONE_EXAMPLE}", field=field)
     known = _zone_names().get(name)
     if known == name:
@@ -487,7 +496,15 @@ def _parse(expr: str) -> ParsedCron:
 def parse_cron(expr: str, field: str = "cron") -> ParsedCron:
     """Parse a cron expression; a ValidationError on `field` says which part is wrong."""
     if not isinstance(expr, str):
-        raise ValidationError(f"cron expression must be a string, got {expr!r}", field=field)
+        if expr is None:
+            raise ValidationError("a cron expression is required, e.g. '*/5 * * * *'", field=field)
+        raise ValidationError(f"cron expression must be a string, got {shown(expr)}", field=field)
+    if len(expr) > MAX_CRON_LENGTH:
+        raise ValidationError(
+            f"cron expression is {len(expr):,} characters long; at most {MAX_CRON_LENGTH:,} "
+            "are accepted (list fewer values, or use ranges and steps such as 1-30/2)",
+            field=field,
+        )
     try:
         return _parse(expr)
     except _CronSyntaxError as exc:
@@ -556,7 +573,7 @@ ScheduleKind = Literal["cron", "interval", "at"]
 
 def _check_every(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(f"must be a number of seconds, got {value!r}", field=field)
+        raise ValidationError(f"must be a number of seconds, got {shown(value)}", field=field)
     if not MIN_INTERVAL_SECONDS <= value <= MAX_INTERVAL_SECONDS:
         raise ValidationError(
             f"{value!r} seconds is out of range {MIN_INTERVAL_SECONDS:g}-"
@@ -866,14 +883,10 @@ def convert(instant: datetime, zones: Sequence[str], field: str = "zones") -> di
     return {name: instant.astimezone(load_timezone(name, field)) for name in zones}
 
 
-def _iso_utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
 def occurrence_to_dict(o: Occurrence, extra_zones: Sequence[str] = ()) -> dict[str, object]:
     """JSON-ready: {utc, local, timezone, note, dstShifted, zones: {name: local ISO}}."""
     return {
-        "utc": _iso_utc(o.at),
+        "utc": utc_iso(o.at),
         "local": o.local.isoformat(),
         "timezone": o.timezone,
         "note": o.note,

@@ -23,12 +23,14 @@ from strawberry.types import ExecutionContext, Info
 
 from app.domain.cron_text import describe
 from app.domain.errors import DtsError, NotFound, ValidationError
-from app.domain.schedule import load_timezone, occurrences, schedule_from_fields
+from app.domain.schedule import CronSchedule, load_timezone, occurrences, parse_cron
 from app.feed.hub import FeedEvent
 from app.graphql.context import Context
 from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
 from app.graphql.inputs import JobFilterInput, JobInput, job_input_dict
+from app.graphql.limits import PreviewLimit, preview_budget
+from app.graphql.scalars import DATETIME
 from app.graphql.types import (
     ApiToken,
     AuditEntry,
@@ -54,13 +56,13 @@ from app.graphql.types import (
 )
 from app.services import api_tokens, audit
 from app.services.access import Principal, can_read
+from app.services.inspector import check_count, check_zones, compute_off_loop
 from app.services.jobs import JobFilter
 from app.services.workers import list_workers
 
 log = logging.getLogger("dts.graphql")
 T = TypeVar("T")
 MAX_PAGE = 200
-MAX_PREVIEW = 1000
 
 
 async def prefixed(prefix: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -83,20 +85,26 @@ def auth_payload(pair: Any) -> AuthPayload:
     )
 
 
-def preview(
+async def preview(
     cron: str, timezone: str, count: int, start: datetime, zones: list[str]
 ) -> SchedulePreview:
-    if not 1 <= count <= MAX_PREVIEW:
-        raise ValidationError(f"count must be from 1 to {MAX_PREVIEW}, got {count}", field="count")
-    for zone in zones:
-        load_timezone(zone, "zones")
-    schedule = schedule_from_fields(kind="cron", cron=cron, timezone=timezone)
-    found = occurrences(schedule, start, count)
-    return SchedulePreview(
-        description=describe(cron),
-        timezone=timezone,
-        occurrences=[Occurrence.of(o, zones) for o in found],
-    )
+    """The inspector's checks and bounds (`app/services/inspector.py`), in GraphQL's shape."""
+    wanted = check_count(count)
+    extra = list(check_zones(zones))
+    parsed = parse_cron(cron, field="cron")
+    load_timezone(timezone, field="timezone")
+    preview_budget().charge(wanted, extra)
+    schedule = CronSchedule(parsed.expr, timezone)
+
+    def compute() -> SchedulePreview:
+        found = occurrences(schedule, start, wanted)
+        return SchedulePreview(
+            description=describe(parsed.expr),
+            timezone=timezone,
+            occurrences=[Occurrence.of(o, extra) for o in found],
+        )
+
+    return await compute_off_loop(compute)
 
 
 @strawberry.type
@@ -183,7 +191,7 @@ class Query:
     @strawberry.field(
         description="Next occurrences of a cron expression, DST-aware (the inspector)."
     )
-    def preview_schedule(
+    async def preview_schedule(
         self,
         info: Info[Context, None],
         cron: str,
@@ -193,7 +201,7 @@ class Query:
         zones: list[str] | None = None,
     ) -> SchedulePreview:
         start = from_ or info.context.services.clock()
-        return preview(cron, timezone, count, start, zones or [])
+        return await preview(cron, timezone, count, start, zones or [])
 
     @strawberry.field
     async def workers(self, info: Info[Context, None]) -> list[WorkerInfo]:
@@ -315,9 +323,10 @@ class Mutation:
     ) -> Job:
         ctx = info.context
         principal = await ctx.require()
+        job_id = gid(id)  # outside `prefixed`: the bad argument is `id`, not `input.id`
         data = await prefixed("input", _async(lambda: job_input_dict(input)))
         job = await prefixed(
-            "input", lambda: ctx.services.jobs.update_job(principal, gid(id), data, ip=ctx.ip)
+            "input", lambda: ctx.services.jobs.update_job(principal, job_id, data, ip=ctx.ip)
         )
         return Job.of(job)
 
@@ -575,10 +584,12 @@ schema = DtsSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    scalar_overrides={datetime: DATETIME},
     extensions=[
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=5000),
         lambda: ReuseDocuments(DOCUMENTS),
+        PreviewLimit,
         DtsErrors,
     ],
 )

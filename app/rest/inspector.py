@@ -21,7 +21,7 @@ from app.rest.request import (
     query_int,
     services_of,
 )
-from app.services.inspector import DEFAULT_COUNT, preview, preview_job
+from app.services.inspector import DEFAULT_COUNT, compute_off_loop, preview, preview_job
 
 
 async def preview_schedule(request: Request) -> JSONResponse:
@@ -31,7 +31,8 @@ async def preview_schedule(request: Request) -> JSONResponse:
     unknown = sorted(set(data) - {"cron", "timezone", "count", "from", "zones"})
     if unknown:
         raise ValidationError(f"unknown field {unknown[0][:40]!r}", field=unknown[0][:40])
-    result = preview(
+    result = await compute_off_loop(
+        preview,
         data.get("cron"),
         data.get("timezone", "UTC"),
         body_number(data, "count", DEFAULT_COUNT),

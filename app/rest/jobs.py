@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
 from app.rest.request import (
     caller,
     client_ip,
@@ -34,7 +34,7 @@ async def list_jobs(request: Request) -> JSONResponse:
     principal = await caller(request)
     job_type = request.query_params.get("type") or None
     if job_type is not None and job_type not in ("http", "script"):
-        raise ValidationError(f"expected 'http' or 'script', got {job_type!r}", field="type")
+        raise ValidationError(f"type must be http or script, not {shown(job_type)}", field="type")
     search = query_text(request, "search")
     job_filter = JobFilter(
         type=job_type,
@@ -104,7 +104,7 @@ async def resume_job(request: Request) -> JSONResponse:
     data = await object_body(request, required=False)
     catch_up = data.get("catchUp", False)
     if not isinstance(catch_up, bool):
-        raise ValidationError(f"expected true or false, got {catch_up!r}", field="catchUp")
+        raise ValidationError(f"expected true or false, got {shown(catch_up)}", field="catchUp")
     job = await services_of(request).jobs.set_paused(
         principal, job_id, False, catch_up=catch_up, ip=client_ip(request)
     )

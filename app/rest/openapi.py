@@ -15,6 +15,12 @@ from starlette.responses import JSONResponse
 from app import __version__
 from app.db.models import RUN_STATUSES
 from app.domain.job_input import CONCURRENCY_POLICIES, MISFIRE_POLICIES
+from app.domain.retry import (
+    DEFAULT_INITIAL_DELAY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_DELAY,
+    DEFAULT_MULTIPLIER,
+)
 from app.domain.schedule import MAX_COUNT
 from app.rest.request import MAX_BODY_BYTES
 from app.services.runs import MAX_PAGE
@@ -97,11 +103,18 @@ SCHEMAS: dict[str, Schema] = {
     "Ok": obj({"ok": BOOL, "message": STRING}, ["ok"]),
     "Retry": obj(
         {
-            "maxAttempts": {"type": "integer", "minimum": 1},
-            "initialDelay": NUMBER,
-            "maxDelay": NUMBER,
-            "multiplier": NUMBER,
-        }
+            "maxAttempts": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_ATTEMPTS},
+            "initialDelay": {
+                **NUMBER,
+                "default": DEFAULT_INITIAL_DELAY,
+                "description": "seconds of backoff after the first failure (the wait is "
+                "between half of it and all of it)",
+            },
+            "maxDelay": {**NUMBER, "default": DEFAULT_MAX_DELAY, "description": "seconds"},
+            "multiplier": {**NUMBER, "default": DEFAULT_MULTIPLIER},
+        },
+        description="left out on create: the defaults (3 attempts, retries after 15-30 s, "
+        "then 1-2 min); on update: unchanged",
     ),
     "Schedule": {
         "description": "a cron string (read in `timezone`), or one of the schedule objects",

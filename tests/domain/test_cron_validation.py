@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -167,3 +168,23 @@ def test_unknown_zones_are_named(name: str, message: str) -> None:
         load_timezone(name, field="schedule.timezone")
     assert err.value.field == "schedule.timezone"
     assert message in err.value.message
+
+
+def test_the_longest_sensible_expression_is_accepted() -> None:
+    every = " ".join(
+        ",".join(str(v) for v in values)
+        for values in (range(60), range(60), range(24), range(1, 32), range(1, 13), range(7))
+    )
+    assert len(every) < 1000
+    assert parse_cron(every).has_seconds
+
+
+def test_a_megabyte_of_cron_text_is_refused_before_parsing() -> None:
+    huge = ",".join(["1"] * (512 * 1024)) + " * * * *"  # parsing it took 2.4 s
+    started = time.perf_counter()
+    with pytest.raises(ValidationError) as err:
+        parse_cron(huge, field="schedule.cron")
+    assert time.perf_counter() - started < 0.5
+    assert err.value.field == "schedule.cron"
+    assert err.value.message.startswith("cron expression is 1,048,583 characters long")
+    assert "at most 1,000" in err.value.message
