@@ -6,10 +6,13 @@ import { EmptyState, ToastProvider } from "./components/ui";
 import { AccountPage } from "./pages/AccountPage";
 import { AdminPage } from "./pages/AdminPage";
 import { ForgotPasswordPage, ResetPasswordPage, SignInPage, SignUpPage } from "./pages/AuthPages";
+import { InspectorPage } from "./pages/InspectorPage";
 import { JobDetailPage } from "./pages/JobDetailPage";
 import { EditJobPage, NewJobPage } from "./pages/JobFormPage";
 import { JobsPage } from "./pages/JobsPage";
 import { RunDetailPage } from "./pages/RunDetailPage";
+import { RunsPage } from "./pages/RunsPage";
+import { TokensPage } from "./pages/TokensPage";
 import { WorkersPage } from "./pages/WorkersPage";
 import { Link, matchPath, useRouter } from "./router";
 
@@ -29,7 +32,10 @@ function SignedInRoutes() {
   if (path === "/jobs/new") return <NewJobPage />;
   if ((params = matchPath("/jobs/:id/edit", path))) return <EditJobPage key={params.id} id={params.id as string} />;
   if ((params = matchPath("/jobs/:id", path))) return <JobDetailPage key={params.id} id={params.id as string} />;
+  if (path === "/runs") return <RunsPage />;
   if ((params = matchPath("/runs/:id", path))) return <RunDetailPage key={params.id} id={params.id as string} />;
+  if (path === "/inspector") return <InspectorPage />;
+  if (path === "/tokens") return <TokensPage />;
   if (path === "/workers") return <WorkersPage />;
   if (path === "/account") return <AccountPage />;
   if (path === "/admin") return <AdminPage tab="users" />;

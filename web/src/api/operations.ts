@@ -317,8 +317,47 @@ export const RunEventsSubscription = graphql(`
   }
 `);
 
+export const JobsNamedQuery = graphql(`
+  query JobsNamed($search: String!) {
+    jobs(first: 50, filter: { search: $search }) {
+      edges {
+        node {
+          id
+          name
+          ownerId
+        }
+      }
+    }
+  }
+`);
+
+export const RunsQuery = graphql(`
+  query Runs($first: Int!, $after: String, $status: [RunStatus!], $since: DateTime, $until: DateTime) {
+    feedPosition
+    runs(first: $first, after: $after, status: $status, since: $since, until: $until) {
+      edges {
+        cursor
+        node {
+          ...RunRowFields
+          jobId
+          job {
+            id
+            name
+            type
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
 export const RunDetailQuery = graphql(`
   query RunDetail($id: ID!) {
+    feedPosition
     run(id: $id) {
       ...RunRowFields
       jobId

@@ -3,6 +3,7 @@
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Provider as UrqlProvider } from "urql";
 import { createApiClients } from "../api/client";
+import { ConnectionContext } from "../api/connection";
 import { LogoutMutation } from "../api/operations";
 import { postGraphQL } from "../api/transport";
 import type { AuthPayloadLike, SessionUser, StoredSession } from "./session";
@@ -60,7 +61,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   return (
     <SessionContext.Provider value={value}>
-      {clients ? <UrqlProvider value={clients.client}>{children}</UrqlProvider> : children}
+      {clients ? (
+        <ConnectionContext.Provider value={clients.connection}>
+          <UrqlProvider value={clients.client}>{children}</UrqlProvider>
+        </ConnectionContext.Provider>
+      ) : (
+        children
+      )}
     </SessionContext.Provider>
   );
 }

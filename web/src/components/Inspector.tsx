@@ -16,8 +16,10 @@ export function useSchedulePreview(
   count: number,
   from: string | null,
   viewer: string,
+  extraZones: readonly string[] = [],
 ): PreviewAnswer {
-  const wanted = useDebounced({ cron: cron.trim(), timezone, count, from }, 300);
+  const zones = [viewer, ...extraZones.filter((z) => z && z !== viewer)].join("\n");
+  const wanted = useDebounced({ cron: cron.trim(), timezone, count, from, zones }, 300);
   const [result] = useQuery({
     query: PreviewScheduleQuery,
     variables: {
@@ -25,7 +27,7 @@ export function useSchedulePreview(
       timezone: wanted.timezone,
       count: wanted.count,
       from: wanted.from,
-      zones: [viewer],
+      zones: wanted.zones.split("\n"),
     },
     pause: !wanted.cron || !wanted.timezone,
     requestPolicy: "cache-and-network",
@@ -106,11 +108,15 @@ export function OccurrenceTable({
   occurrences,
   timezone,
   viewer,
+  extraZones = [],
 }: {
   occurrences: readonly OccurrenceFieldsFragment[];
   timezone: string;
   viewer: string;
+  /** More zones to show, each in its own column (asked for with the preview's `zones`). */
+  extraZones?: readonly string[];
 }) {
+  const extra = extraZones.filter((z) => z !== viewer);
   return (
     <div className="table-wrap">
       <table className="table stacked" aria-label="Upcoming runs">
@@ -120,6 +126,9 @@ export function OccurrenceTable({
             <th>Job time · {timezone}</th>
             <th>UTC</th>
             <th>Your time · {viewer}</th>
+            {extra.map((zone) => (
+              <th key={zone}>{zone}</th>
+            ))}
           </tr>
         </thead>
         <tbody>
@@ -148,6 +157,18 @@ export function OccurrenceTable({
                     <span className="muted">—</span>
                   )}
                 </td>
+                {extra.map((zone) => {
+                  const there = occurrence.zones.find((z) => z.timezone === zone);
+                  return (
+                    <td key={zone} data-label={zone}>
+                      {there ? (
+                        <ZoneCell local={there.local} zone={zone} abbreviation={zoneAbbreviation(occurrence.utc, zone)} />
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                    </td>
+                  );
+                })}
               </tr>
             );
           })}

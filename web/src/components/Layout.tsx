@@ -6,6 +6,7 @@ import { useSession } from "../auth/SessionProvider";
 import { applyTheme, nextTheme, readTheme, type ThemeChoice } from "../lib/theme";
 import { Link, useRouter } from "../router";
 import { LogoMark, MonitorIcon, MoonIcon, SunIcon } from "./icons";
+import { LiveBadge } from "./LiveBadge";
 
 export function ThemeToggle() {
   const [theme, setTheme] = useState<ThemeChoice>(readTheme);
@@ -60,13 +61,19 @@ export function Layout({ children }: { children: ReactNode }) {
         <div className="topbar-inner">
           <Brand />
           <nav className="nav" aria-label="Main">
-            <NavLink to="/jobs" match={(p) => p === "/" || p.startsWith("/jobs") || p.startsWith("/runs")}>
+            <NavLink to="/jobs" match={(p) => p === "/" || p.startsWith("/jobs")}>
               Jobs
+            </NavLink>
+            <NavLink to="/runs" match={(p) => p.startsWith("/runs")}>
+              Runs
+            </NavLink>
+            <NavLink to="/inspector" match={(p) => p.startsWith("/inspector")}>
+              Inspector
             </NavLink>
             <NavLink to="/workers" match={(p) => p.startsWith("/workers")}>
               Workers
             </NavLink>
-            <NavLink to="/account" match={(p) => p.startsWith("/account")}>
+            <NavLink to="/tokens" match={(p) => p.startsWith("/tokens")}>
               API tokens
             </NavLink>
             {user.role === "ADMIN" ? (
@@ -76,6 +83,7 @@ export function Layout({ children }: { children: ReactNode }) {
             ) : null}
           </nav>
           <div className="topbar-right">
+            <LiveBadge />
             <ThemeToggle />
             <Link to="/account" className="user-chip" title={`${user.email} (${user.role.toLowerCase()})`}>
               <span className="avatar" aria-hidden="true">

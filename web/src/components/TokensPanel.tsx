@@ -4,7 +4,8 @@ import { useMutation, useQuery } from "urql";
 import { errorReport, errorText, type ErrorReport } from "../api/errors";
 import { ApiTokensQuery, CreateApiTokenMutation, RevokeApiTokenMutation } from "../api/operations";
 import type { TokenScope } from "../gql/graphql";
-import { formatLocal, fromNow } from "../lib/format";
+import { formatLocal } from "../lib/format";
+import { RelativeTime } from "./RelativeTime";
 import { CopyIcon, KeyIcon } from "./icons";
 import { Banner, ConfirmDialog, EmptyState, ErrorList, ErrorState, Field, SkeletonRows, Spinner, useToast } from "./ui";
 
@@ -133,7 +134,7 @@ export function TokensPanel({ allUsers, userEmails }: { allUsers: boolean; userE
                       <span className={`badge ${t.scope === "WRITE" ? "warn" : ""}`}>{t.scope === "WRITE" ? "read + write" : "read"}</span>
                     </td>
                     <td className="hide-sm nowrap">{formatLocal(t.createdAt, { year: true })}</td>
-                    <td className="nowrap">{t.lastUsedAt ? fromNow(t.lastUsedAt) : <span className="muted">never</span>}</td>
+                    <td className="nowrap">{t.lastUsedAt ? <RelativeTime iso={t.lastUsedAt} /> : <span className="muted">never</span>}</td>
                     <td className="num">
                       {t.revokedAt ? (
                         <span className="badge">Revoked</span>

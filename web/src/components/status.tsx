@@ -39,3 +39,11 @@ export function StatusBadge({ status }: { status: RunStatus }) {
     </span>
   );
 }
+
+/** A finished run's result in a few characters: "HTTP 503", "exit 1", or the error. */
+export function RunResult({ httpStatus, exitCode, error }: { httpStatus: number | null; exitCode: number | null; error: string | null }) {
+  if (httpStatus !== null) return <span className="mono">HTTP {httpStatus}</span>;
+  if (exitCode !== null) return <span className="mono">exit {exitCode}</span>;
+  if (error) return <span className="muted small" title={error}>{error.length > 40 ? `${error.slice(0, 40)}…` : error}</span>;
+  return <span className="muted">—</span>;
+}

@@ -222,6 +222,7 @@ export function ConfirmDialog({
   title,
   children,
   confirmLabel,
+  cancelLabel = "Cancel",
   danger,
   busy,
   onConfirm,
@@ -230,6 +231,8 @@ export function ConfirmDialog({
   title: string;
   children: ReactNode;
   confirmLabel: string;
+  /** The button that closes the dialog and does nothing (Escape does the same). */
+  cancelLabel?: string;
   danger?: boolean;
   busy?: boolean;
   onConfirm: () => void;
@@ -252,7 +255,7 @@ export function ConfirmDialog({
         <div>{children}</div>
         <div className="dialog-actions">
           <button type="button" className="btn" ref={cancelRef} onClick={onCancel}>
-            Cancel
+            {cancelLabel}
           </button>
           <button
             type="button"

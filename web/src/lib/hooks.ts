@@ -1,5 +1,6 @@
 // Small React hooks shared by the pages.
 import { useEffect, useRef, useState } from "react";
+import { RELATIVE_TIME_TICK_MS, useNow as useSharedNow } from "./clock";
 
 export function useDebounced<T>(value: T, delayMs: number): T {
   const [debounced, setDebounced] = useState(value);
@@ -25,11 +26,9 @@ export function useInterval(callback: () => void, ms: number | null): void {
   }, [ms]);
 }
 
-/** Re-render every `ms` (for "3 minutes ago" labels). */
-export function useNow(ms = 15_000): number {
-  const [now, setNow] = useState(() => Date.now());
-  useInterval(() => setNow(Date.now()), ms);
-  return now;
+/** Re-render every `ms` (for "3 minutes ago" labels), on the page's shared clock. */
+export function useNow(ms: number = RELATIVE_TIME_TICK_MS): number {
+  return useSharedNow(ms);
 }
 
 /**

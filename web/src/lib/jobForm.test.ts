@@ -9,6 +9,8 @@ import {
   formShowsError,
   formatJsonBody,
   jsonBodyError,
+  duplicateName,
+  isDefaultRetry,
   retryHelp,
   timeoutHelp,
   toJobInput,
@@ -25,7 +27,7 @@ function filled(patch: Partial<JobFormState> = {}): JobFormState {
 describe("policy defaults", () => {
   it("match the server's defaults", () => {
     const form = emptyForm("UTC");
-    expect(form.retry).toEqual({ maxAttempts: "3", initialDelay: "1", maxDelay: "300", multiplier: "2" });
+    expect(form.retry).toEqual({ maxAttempts: "3", initialDelay: "30", maxDelay: "600", multiplier: "4" });
     expect(form.timeoutSeconds).toBe("60");
     expect(form.concurrency).toBe("ALLOW");
     expect(form.misfire).toBe("COALESCE");
@@ -39,20 +41,35 @@ describe("policy defaults", () => {
 
   it("are sent as numbers and enums", () => {
     const input = toJobInput(filled());
-    expect(input.retry).toEqual({ maxAttempts: 3, initialDelay: 1, maxDelay: 300, multiplier: 2 });
+    expect(input.retry).toEqual({ maxAttempts: 3, initialDelay: 30, maxDelay: 600, multiplier: 4 });
     expect(input).toMatchObject({ timeoutSeconds: 60, concurrency: "ALLOW", misfire: "COALESCE", misfireLimit: 100 });
     expect(input.schedule).toEqual({ cron: "*/5 * * * *", timezone: "Europe/Berlin" });
   });
 
+  it.each([
+    [{ maxAttempts: "2", initialDelay: "30", maxDelay: "600", multiplier: "4" }, "Retries once, after 30 s: 2 attempts in all."],
+    [{ maxAttempts: "4", initialDelay: "30", maxDelay: "600", multiplier: "4" }, "Retries after 30 s, 2 min, then 8 min: 4 attempts in all."],
+    [{ maxAttempts: "5", initialDelay: "30", maxDelay: "600", multiplier: "4" }, "Retries after 30 s, 2 min, 8 min, then 10 min: 5 attempts in all."],
+    [{ maxAttempts: "10", initialDelay: "30", maxDelay: "600", multiplier: "4" }, "Retries after 30 s, 2 min, 8 min, then every 10 min: 10 attempts in all."],
+    [{ maxAttempts: "4", initialDelay: "60", maxDelay: "600", multiplier: "1" }, "Retries every 1 min: 4 attempts in all."],
+    [{ maxAttempts: "3", initialDelay: "0", maxDelay: "600", multiplier: "2" }, "Retries at once: 3 attempts in all."],
+    [{ maxAttempts: "20", initialDelay: "1", maxDelay: "86400", multiplier: "2" }, "Retries after 1 s, 2 s, 4 s, … (growing ×2, at most 24 h): 20 attempts in all."],
+    [{ maxAttempts: "x", initialDelay: "30", maxDelay: "600", multiplier: "4" }, "Failed runs are retried with exponential backoff."],
+  ])("a retry policy %j reads %j", (retry, words) => {
+    expect(retryHelp(retry)).toBe(words);
+  });
+
+  it("knows the default retry policy", () => {
+    expect(isDefaultRetry(emptyForm("UTC").retry)).toBe(true);
+    expect(isDefaultRetry({ maxAttempts: "3", initialDelay: "30.0", maxDelay: "600", multiplier: "4" })).toBe(true);
+    expect(isDefaultRetry({ maxAttempts: "3", initialDelay: "1", maxDelay: "600", multiplier: "4" })).toBe(false);
+    expect(isDefaultRetry({ maxAttempts: "", initialDelay: "30", maxDelay: "600", multiplier: "4" })).toBe(false);
+  });
+
   it("are explained in one line each", () => {
-    expect(retryHelp(emptyForm("UTC").retry)).toBe(
-      "Up to 3 attempts; before each retry waits a random time up to 1 s, 2 s (never more than 5 min).",
-    );
+    expect(retryHelp(emptyForm("UTC").retry)).toBe("Retries after 30 s, then 2 min: 3 attempts in all.");
     expect(retryHelp({ maxAttempts: "1", initialDelay: "1", maxDelay: "300", multiplier: "2" })).toBe(
       "No retries: a failed run stays failed.",
-    );
-    expect(retryHelp({ maxAttempts: "10", initialDelay: "200", maxDelay: "300", multiplier: "2" })).toMatch(
-      /up to 200 s, 5 min, 5 min, …/,
     );
     expect(timeoutHelp("60")).toBe("A run still going after 1 min is stopped and marked timed out.");
     for (const line of [...Object.values(CONCURRENCY_HELP), ...Object.values(MISFIRE_HELP)]) {
@@ -173,5 +190,25 @@ describe("editing a job", () => {
     // The type cannot change and pausing has its own buttons, so an edit does not send them.
     expect(input.type).toBeUndefined();
     expect(input.paused).toBeUndefined();
+  });
+});
+
+describe("duplicateName", () => {
+  const jobs = [
+    { id: "1", name: "nightly-report", ownerId: "7" },
+    { id: "2", name: "Nightly-Report ", ownerId: "9" },
+    { id: "3", name: "nightly-report-eu", ownerId: "9" },
+  ];
+
+  it("finds a job with the same name, ignoring case and spaces, yours first", () => {
+    expect(duplicateName(" NIGHTLY-report", jobs, "9")?.id).toBe("2");
+    expect(duplicateName("nightly-report", jobs, "7")?.id).toBe("1");
+    expect(duplicateName("nightly-report", jobs, "8")?.id).toBe("1");
+  });
+
+  it("ignores the job being edited, other names and an empty name", () => {
+    expect(duplicateName("nightly-report-eu", jobs, "9", "3")).toBeNull();
+    expect(duplicateName("nightly", jobs, "9")).toBeNull();
+    expect(duplicateName("  ", jobs, "9")).toBeNull();
   });
 });

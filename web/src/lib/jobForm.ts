@@ -11,10 +11,14 @@ import { headerErrors, headersFromApi, headersToInput, rowKey, type HeaderRow } 
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
 
-/** The server's defaults (app/domain/job_input.py, app/domain/retry.py). */
+/**
+ * The server's defaults (app/domain/job_input.py, app/domain/retry.py); the API does not
+ * publish them, so this is the one place the dashboard keeps them. Retries ride out a
+ * short outage: 3 attempts, the first retry after 30 s, then 2 min (factor 4, 10 min cap).
+ */
 export const DEFAULTS = {
   cron: "*/5 * * * *",
-  retry: { maxAttempts: 3, initialDelay: 1, maxDelay: 300, multiplier: 2 },
+  retry: { maxAttempts: 3, initialDelay: 30, maxDelay: 600, multiplier: 4 },
   timeoutSeconds: 60,
   concurrency: "ALLOW" as ConcurrencyPolicy,
   misfire: "COALESCE" as MisfirePolicy,
@@ -79,12 +83,7 @@ export function emptyForm(timezone: string): JobFormState {
     paused: false,
     http: { method: "GET", url: "", headers: [], body: "", bodyIsJson: false },
     script: { command: "", args: [], cwd: "./", env: [] },
-    retry: {
-      maxAttempts: String(DEFAULTS.retry.maxAttempts),
-      initialDelay: String(DEFAULTS.retry.initialDelay),
-      maxDelay: String(DEFAULTS.retry.maxDelay),
-      multiplier: String(DEFAULTS.retry.multiplier),
-    },
+    retry: defaultRetry(),
     timeoutSeconds: String(DEFAULTS.timeoutSeconds),
     concurrency: DEFAULTS.concurrency,
     misfire: DEFAULTS.misfire,
@@ -268,22 +267,74 @@ function seconds(value: number): string {
   return `${Number.isInteger(value) ? value : value.toFixed(1)} s`;
 }
 
-/** "Up to 3 attempts; waits up to 1 s, then 2 s … (at most 5 min), randomised." */
+/**
+ * The retry policy in words: "Retries after 30 s, then 2 min: 3 attempts in all." Each
+ * wait is the backoff's ceiling, min(longest wait, first × multiplier^(n-1)).
+ */
 export function retryHelp(retry: JobFormState["retry"]): string {
   const attempts = Number(retry.maxAttempts);
   const initial = Number(retry.initialDelay);
   const cap = Number(retry.maxDelay);
   const multiplier = Number(retry.multiplier);
-  if (![attempts, initial, cap, multiplier].every(Number.isFinite) || attempts < 1) {
+  if (![attempts, initial, cap, multiplier].every(Number.isFinite) || attempts < 1 || !Number.isInteger(attempts)) {
     return "Failed runs are retried with exponential backoff.";
   }
   if (attempts === 1) return "No retries: a failed run stays failed.";
-  const waits: string[] = [];
-  for (let n = 1; n < Math.min(attempts, 4); n++) {
-    waits.push(seconds(Math.min(cap, initial * multiplier ** (n - 1))));
+  const retries = attempts - 1;
+  const waits = Array.from({ length: retries }, (_, i) => Math.min(cap, initial * multiplier ** i));
+  const say = (value: number) => (value <= 0 ? "at once" : seconds(value));
+  const first = waits[0] as number;
+  const total = `${attempts} attempts in all`;
+  if (retries === 1) return `Retries once, ${first <= 0 ? "at once" : `after ${seconds(first)}`}: ${total}.`;
+  if (waits.every((w) => w === first)) return `Retries ${first <= 0 ? "at once" : `every ${seconds(first)}`}: ${total}.`;
+  const lead = (value: number) => (value <= 0 ? "at once" : `after ${seconds(value)}`);
+  if (retries <= 4) {
+    const rest = waits.slice(1).map(say);
+    const last = rest.pop() as string;
+    return `Retries ${[lead(first), ...rest].join(", ")}, then ${last}: ${total}.`;
   }
-  const more = attempts > 4 ? ", …" : "";
-  return `Up to ${attempts} attempts; before each retry waits a random time up to ${waits.join(", ")}${more} (never more than ${seconds(cap)}).`;
+  // Long policies: the growing waits, then "every <cap>" once the cap is reached.
+  const capped = waits.findIndex((w) => w >= cap);
+  if (capped >= 1 && capped <= 4) {
+    const growing = waits.slice(0, capped);
+    return `Retries ${[lead(growing[0] as number), ...growing.slice(1).map(say)].join(", ")}, then every ${seconds(cap)}: ${total}.`;
+  }
+  return `Retries ${[lead(first), ...waits.slice(1, 3).map(say)].join(", ")}, … (growing ×${multiplier}, at most ${seconds(cap)}): ${total}.`;
+}
+
+export interface NamedJob {
+  id: string;
+  name: string;
+  ownerId: string;
+}
+
+/**
+ * Another job with this name (ignoring case and surrounding spaces), if any: names need not
+ * be unique, but two jobs called the same are easy to mix up in lists and alerts. Your own
+ * job is preferred to someone else's; `self` is the job being edited.
+ */
+export function duplicateName(name: string, jobs: readonly NamedJob[], userId: string, self?: string): NamedJob | null {
+  const wanted = name.trim().toLowerCase();
+  if (!wanted) return null;
+  const same = jobs.filter((j) => j.id !== self && j.name.trim().toLowerCase() === wanted);
+  return same.find((j) => j.ownerId === userId) ?? same[0] ?? null;
+}
+
+/** Whether the form's retry policy is the server's default one. */
+export function isDefaultRetry(retry: JobFormState["retry"]): boolean {
+  return (Object.keys(DEFAULTS.retry) as (keyof typeof DEFAULTS.retry)[]).every(
+    (key) => retry[key].trim() !== "" && Number(retry[key]) === DEFAULTS.retry[key],
+  );
+}
+
+/** The default retry policy as the form keeps it (strings, as typed). */
+export function defaultRetry(): JobFormState["retry"] {
+  return {
+    maxAttempts: String(DEFAULTS.retry.maxAttempts),
+    initialDelay: String(DEFAULTS.retry.initialDelay),
+    maxDelay: String(DEFAULTS.retry.maxDelay),
+    multiplier: String(DEFAULTS.retry.multiplier),
+  };
 }
 
 export function timeoutHelp(raw: string): string {

@@ -1,13 +1,12 @@
-// The signed-in user's own page: who they are, their password, their API tokens, sign out.
+// The signed-in user's own page: who they are, their password, sign out (API tokens have their own page).
 import { useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 import { errorReport, type ErrorReport } from "../api/errors";
 import { ChangePasswordMutation } from "../api/operations";
 import { useCurrentUser, useSession } from "../auth/SessionProvider";
-import { TokensPanel } from "../components/TokensPanel";
 import { ErrorList, Field, Spinner, useToast } from "../components/ui";
 import { useDocumentTitle } from "../lib/hooks";
-import { useRouter } from "../router";
+import { Link, useRouter } from "../router";
 
 const EMPTY: ErrorReport = { fields: {}, general: [], code: null };
 
@@ -61,7 +60,9 @@ export function AccountPage() {
         </div>
       </div>
       <div className="stack">
-        <TokensPanel allUsers={false} />
+        <p className="muted">
+          API tokens for scripts and other services are on their own page: <Link to="/tokens">API tokens</Link>.
+        </p>
         <div className="card">
           <div className="card-header">
             <h2>Change password</h2>

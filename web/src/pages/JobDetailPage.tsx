@@ -14,7 +14,7 @@ import {
 import { useCurrentUser } from "../auth/SessionProvider";
 import { DurationChart } from "../components/charts";
 import { EditIcon, GlobeIcon, PauseIcon, PlayIcon, TerminalIcon, TrashIcon } from "../components/icons";
-import { ALL_STATUSES, STATUS_LABEL, StatusBadge } from "../components/status";
+import { ALL_STATUSES, RunResult, STATUS_LABEL, StatusBadge } from "../components/status";
 import { ConfirmDialog, EmptyState, ErrorState, PageLoading, SkeletonRows, Spinner, useToast } from "../components/ui";
 import type { JobDetailQuery as JobDetailData, RunStatus } from "../gql/graphql";
 import {
@@ -57,7 +57,7 @@ export function JobDetailPage({ id }: { id: string }) {
     600,
   );
   const position = useFirst(result.data?.feedPosition);
-  const [live] = useSubscription(
+  useSubscription(
     { query: RunEventsSubscription, variables: { jobId: id, afterEventId: position }, pause: position === undefined },
     (_, event) => {
       refetch();
@@ -129,7 +129,6 @@ export function JobDetailPage({ id }: { id: string }) {
             <span className="muted">{job.type === "HTTP" ? <GlobeIcon size={18} /> : <TerminalIcon size={18} />}</span>
             <h1>{job.name}</h1>
             {job.paused ? <span className="badge warn" data-testid="paused-badge">Paused</span> : <span className="badge ok">Active</span>}
-            {live.error ? null : <span className="live-dot" title="Updates as runs start and finish">Live</span>}
           </div>
           <p className="subtitle">
             {job.schedule.description} · <code>{job.schedule.cron}</code> · {job.timezone}
@@ -263,7 +262,7 @@ export function JobDetailPage({ id }: { id: string }) {
                         <td className="num nowrap" data-label="Duration">
                           {formatDuration(run.durationMs)}
                         </td>
-                        <td className="hide-sm">{resultText(run.httpStatus, run.exitCode, run.error)}</td>
+                        <td className="hide-sm"><RunResult httpStatus={run.httpStatus} exitCode={run.exitCode} error={run.error} /></td>
                         <td className="hide-sm">
                           <span className="tag">{run.trigger.toLowerCase()}</span>
                           {run.attempt > 1 ? <span className="sub"> attempt {run.attempt}</span> : null}
@@ -324,13 +323,6 @@ export function JobDetailPage({ id }: { id: string }) {
       ) : null}
     </>
   );
-}
-
-function resultText(httpStatus: number | null, exitCode: number | null, error: string | null) {
-  if (httpStatus !== null) return <span className="mono">HTTP {httpStatus}</span>;
-  if (exitCode !== null) return <span className="mono">exit {exitCode}</span>;
-  if (error) return <span className="muted small" title={error}>{error.length > 40 ? `${error.slice(0, 40)}…` : error}</span>;
-  return <span className="muted">—</span>;
 }
 
 function median(values: (number | null)[]): number | null {

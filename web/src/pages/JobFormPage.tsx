@@ -3,10 +3,10 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { errorReport, unplacedErrors, type ErrorReport } from "../api/errors";
-import { CreateJobMutation, JobForEditQuery, UpdateJobMutation } from "../api/operations";
+import { CreateJobMutation, JobForEditQuery, JobsNamedQuery, UpdateJobMutation } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { HeaderEditor } from "../components/HeaderEditor";
-import { GlobeIcon, TerminalIcon } from "../components/icons";
+import { AlertIcon, GlobeIcon, TerminalIcon } from "../components/icons";
 import { OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
 import { ArgsEditor, EnvEditor } from "../components/ListEditors";
 import {
@@ -24,7 +24,7 @@ import {
 import type { ConcurrencyPolicy, JobEditFieldsFragment, MisfirePolicy } from "../gql/graphql";
 import { viewerZone } from "../lib/format";
 import { remapIndexedErrors, sentHeaderRows } from "../lib/headers";
-import { useDocumentTitle } from "../lib/hooks";
+import { useDebounced, useDocumentTitle } from "../lib/hooks";
 import {
   CONCURRENCY_HELP,
   HTTP_METHODS,
@@ -34,11 +34,15 @@ import {
   formShowsError,
   formatJsonBody,
   jsonBodyError,
+  defaultRetry,
+  duplicateName,
+  isDefaultRetry,
   retryHelp,
   timeoutHelp,
   toJobInput,
   validateForm,
   type JobFormState,
+  type NamedJob,
 } from "../lib/jobForm";
 import { cronFeedback } from "../lib/schedule";
 import { Link, useRouter } from "../router";
@@ -55,7 +59,14 @@ const EMPTY_REPORT: ErrorReport = { fields: {}, general: [], code: null };
 
 export function NewJobPage() {
   useDocumentTitle("New job");
-  const initial = useMemo(() => emptyForm(viewerZone()), []);
+  const { location } = useRouter();
+  // The inspector's "New job with this schedule" passes ?cron=…&timezone=….
+  const cron = location.search.get("cron");
+  const timezone = location.search.get("timezone");
+  const initial = useMemo(() => {
+    const form = emptyForm(timezone || viewerZone());
+    return cron ? { ...form, cron } : form;
+  }, [cron, timezone]);
   return <JobForm initial={initial} />;
 }
 
@@ -96,6 +107,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
   const scriptLocked = form.type === "SCRIPT" && !isAdmin;
   const readOnly = user.role === "VIEWER";
 
+  const duplicate = useDuplicateName(form.name, user.id, job?.id);
   const preview = useSchedulePreview(form.cron, form.timezone, count, from ? `${from}T00:00:00Z` : null, viewer);
   const feedback = cronFeedback(form.cron, form.timezone, preview);
 
@@ -223,7 +235,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
                 {errors.type ? <div className="field-error" role="alert">{errors.type}</div> : null}
               </div>
             ) : null}
-            <Field label="Name" error={err("name")}>
+            <Field label="Name" error={err("name")} hint={duplicate ? <DuplicateNameWarning job={duplicate} mine={duplicate.ownerId === user.id} /> : undefined}>
               {(p) => <input {...p} className="input" value={form.name} placeholder="e.g. nightly-report" onChange={(e) => set("name", e.target.value)} />}
             </Field>
             <Field label="Description" error={err("description")} hint="Optional. What the job is for, who to ask about it.">
@@ -416,8 +428,17 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
                 {(p) => <input {...p} className="input" inputMode="decimal" value={form.retry.multiplier} onChange={(e) => setRetry({ multiplier: e.target.value })} />}
               </Field>
             </div>
-            <p className="hint muted small" style={{ marginTop: 8 }} data-testid="retry-help">
-              {retryHelp(form.retry)} Retried on timeouts, connection errors, 5xx, 429 and non-zero exits.
+            <p className="hint muted small" style={{ marginTop: 8 }}>
+              <span data-testid="retry-help">{retryHelp(form.retry)}</span>{" "}
+              {isDefaultRetry(form.retry) ? (
+                <span data-testid="retry-default">This is the default.</span>
+              ) : (
+                <button type="button" className="text-button" onClick={() => setRetry(defaultRetry())}>
+                  Use the default ({retryHelp(defaultRetry()).replace(/^Retries /, "retries ").replace(/\.$/, "")})
+                </button>
+              )}{" "}
+              Each wait is at most the one shown, randomised so jobs that fail together do not retry together. Retried on
+              timeouts, connection errors, 5xx, 429 and non-zero exits.
             </p>
             <div className="field-row" style={{ marginTop: 16 }}>
               <Field label="Timeout (s)" error={err("timeoutSeconds")} hint={timeoutHelp(form.timeoutSeconds)}>
@@ -457,6 +478,29 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
 
       </div>
     </form>
+  );
+}
+
+/** Another job with the name being typed (asked 300 ms after typing stops), or null. */
+function useDuplicateName(name: string, userId: string, self?: string): NamedJob | null {
+  const search = useDebounced(name.trim(), 300);
+  const [result] = useQuery({ query: JobsNamedQuery, variables: { search }, pause: !search, requestPolicy: "network-only" });
+  if (!search || search !== name.trim() || !result.data) return null;
+  return duplicateName(search, result.data.jobs.edges.map((e) => e.node), userId, self);
+}
+
+function DuplicateNameWarning({ job, mine }: { job: NamedJob; mine: boolean }) {
+  return (
+    <span className="field-warning" data-testid="duplicate-name">
+      <AlertIcon size={14} style={{ flex: "none", marginTop: 2 }} />
+      <span>
+        {mine ? "You already have a job named " : "A job named "}“{job.name}”{mine ? "" : " already exists"} (
+        <Link to={`/jobs/${job.id}`} target="_blank" rel="noreferrer">
+          open it
+        </Link>
+        ). You can still save: names need not be unique, but a distinct one is easier to tell apart in lists and alerts.
+      </span>
+    </span>
   );
 }
 

@@ -50,7 +50,7 @@ export function JobsPage() {
   );
   // Subscribe from the feed position read with the first page: no change is missed between.
   const position = useFirst(result.data?.feedPosition);
-  const [live] = useSubscription(
+  useSubscription(
     { query: JobEventsSubscription, variables: { afterEventId: position }, pause: position === undefined },
     (_, event) => {
       refetch();
@@ -78,14 +78,7 @@ export function JobsPage() {
         <div>
           <h1>Jobs</h1>
           <p className="subtitle">
-            Times in your zone ({zone}) and the job's own.{" "}
-            {live.error ? (
-              <span className="muted">Live updates paused; reconnecting…</span>
-            ) : (
-              <span className="live-dot" title="This list updates as jobs change and runs finish">
-                Live
-              </span>
-            )}
+            Times in your zone ({zone}) and the job's own.
           </p>
         </div>
         {!isViewer ? (

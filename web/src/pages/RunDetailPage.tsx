@@ -7,10 +7,10 @@ import { CancelRunMutation, RetryRunMutation, RunDetailQuery, RunEventsSubscript
 import { useCurrentUser } from "../auth/SessionProvider";
 import { RetryIcon, StopIcon } from "../components/icons";
 import { StatusBadge, isActive } from "../components/status";
-import { Banner, EmptyState, ErrorState, PageLoading, Spinner, Switch, useToast } from "../components/ui";
+import { Banner, ConfirmDialog, EmptyState, ErrorState, PageLoading, Spinner, Switch, useToast } from "../components/ui";
 import type { RunLogSubscription as RunLogData } from "../gql/graphql";
 import { formatDuration, formatLocal, fromNow, viewerZone } from "../lib/format";
-import { useDocumentTitle, useNow, useThrottled } from "../lib/hooks";
+import { useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { mergeLogLines } from "../lib/log";
 import { Link, useRouter } from "../router";
 
@@ -40,15 +40,22 @@ export function RunDetailPage({ id }: { id: string }) {
   );
 
   // Status changes of this job's runs (this one and its retries).
+  // From the feed position read with the run: no change is missed between.
   const jobId = run?.jobId ?? null;
-  useSubscription({ query: RunEventsSubscription, variables: { jobId }, pause: !jobId }, (_, event) => {
-    refetch();
-    return event;
-  });
+  const position = useFirst(result.data?.feedPosition);
+  useSubscription(
+    { query: RunEventsSubscription, variables: { jobId, afterEventId: position }, pause: !jobId || position === undefined },
+    (_, event) => {
+      refetch();
+      return event;
+    },
+  );
 
   const log = useRunLog(id, refetch);
 
   const [cancel, cancelRun] = useMutation(CancelRunMutation);
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const closeConfirm = useCallback(() => setConfirmCancel(false), []);
   const [retry, retryRun] = useMutation(RetryRunMutation);
 
   if (result.fetching && !result.data) return <PageLoading label="Loading the run…" />;
@@ -69,6 +76,7 @@ export function RunDetailPage({ id }: { id: string }) {
   const retryable = !active && (!latestAttempt || latestAttempt.id === run.id) && run.status !== "SUCCEEDED";
 
   const onCancel = async () => {
+    setConfirmCancel(false);
     const res = await cancelRun({ id: run.id });
     if (res.error) toast(errorText(res.error), "error");
     else toast("Cancelling: the run stops within seconds");
@@ -104,9 +112,30 @@ export function RunDetailPage({ id }: { id: string }) {
         {mayChange ? (
           <div className="actions">
             {active ? (
-              <button type="button" className="btn btn-danger" onClick={onCancel} disabled={cancel.fetching || run.cancelRequested}>
+              <button type="button" className="btn btn-danger" onClick={() => setConfirmCancel(true)} disabled={cancel.fetching || run.cancelRequested}>
                 {cancel.fetching ? <Spinner /> : <StopIcon />} Cancel run
               </button>
+            ) : null}
+            {confirmCancel && active ? (
+              <ConfirmDialog
+                title={`Cancel run #${run.id}?`}
+                confirmLabel="Cancel run"
+                cancelLabel={run.status === "RUNNING" ? "Keep it running" : "Keep it queued"}
+                danger
+                busy={cancel.fetching}
+                onConfirm={() => void onCancel()}
+                onCancel={closeConfirm}
+              >
+                {run.status === "RUNNING" ? (
+                  <p>
+                    It is running now. The worker stops it within seconds: a script's process group is killed, an HTTP
+                    request is aborted. Whatever it already did stays done, and it is not retried.
+                  </p>
+                ) : (
+                  <p>It has not started yet and will not start. It is not retried.</p>
+                )}
+                <p className="muted">{run.job ? `${run.job.name}'s` : "The job's"} later runs are not affected.</p>
+              </ConfirmDialog>
             ) : null}
             {retryable ? (
               <button type="button" className="btn" onClick={onRetry} disabled={retry.fetching}>
