@@ -94,10 +94,18 @@ export function TimezoneSelect({
 }
 
 function ZoneCell({ local, zone, abbreviation }: { local: string; zone: string; abbreviation?: string }) {
+  // The day and the time wrap apart in a narrow column (a phone); each stays whole.
+  const clock = wallClock(local);
+  const cut = clock.lastIndexOf(" ");
+  const day = clock.slice(0, cut);
+  const time = clock.slice(cut + 1);
   return (
     <span className="occ-when" title={`${local} (${zone})`}>
-      {wallClock(local)}
-      <span className="occ-zone">{abbreviation ?? `UTC${offsetOf(local)}`}</span>
+      <span className="occ-date">{day}</span>{" "}
+      <span className="occ-time">
+        {time}
+        <span className="occ-zone">{abbreviation ?? `UTC${offsetOf(local)}`}</span>
+      </span>
     </span>
   );
 }
