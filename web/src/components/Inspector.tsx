@@ -1,13 +1,13 @@
 // The schedule inspector: the next occurrences side by side in the job's zone, UTC and the
 // viewer's zone, with the times DST moved or doubled highlighted and explained.
-import { useMemo } from "react";
 import { useQuery } from "urql";
 import { PreviewScheduleQuery } from "../api/operations";
 import type { OccurrenceFieldsFragment } from "../gql/graphql";
-import { allTimezones, offsetOf, wallClock, zoneAbbreviation } from "../lib/format";
+import { offsetOf, wallClock, zoneAbbreviation } from "../lib/format";
 import { useDebounced } from "../lib/hooks";
 import type { PreviewAnswer } from "../lib/schedule";
 import { AlertIcon } from "./icons";
+import { TimezonePicker } from "./TimezonePicker";
 
 /** Ask the server for a preview of what the user is typing, 300 ms after they stop. */
 export function useSchedulePreview(
@@ -40,58 +40,8 @@ export function useSchedulePreview(
   };
 }
 
-export function TimezoneSelect({
-  id,
-  value,
-  onChange,
-  viewer,
-  invalid,
-  describedBy,
-}: {
-  id?: string;
-  value: string;
-  onChange: (zone: string) => void;
-  viewer: string;
-  invalid?: boolean;
-  describedBy?: string;
-}) {
-  const groups = useMemo(() => {
-    const byRegion = new Map<string, string[]>();
-    for (const zone of allTimezones()) {
-      const region = zone.includes("/") ? (zone.split("/")[0] as string) : "Other";
-      byRegion.set(region, [...(byRegion.get(region) ?? []), zone]);
-    }
-    return [...byRegion.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, []);
-  const known = groups.some(([, zones]) => zones.includes(value));
-  return (
-    <select
-      id={id}
-      className="select"
-      value={value}
-      onChange={(e) => onChange(e.target.value)}
-      aria-invalid={invalid}
-      aria-describedby={describedBy}
-    >
-      <optgroup label="Suggested">
-        <option value="UTC">UTC</option>
-        {viewer !== "UTC" ? <option value={viewer}>{viewer} (yours)</option> : null}
-        {!known && value !== "UTC" && value !== viewer ? <option value={value}>{value}</option> : null}
-      </optgroup>
-      {groups.map(([region, zones]) => (
-        <optgroup key={region} label={region}>
-          {zones
-            .filter((z) => z !== "UTC" && z !== viewer)
-            .map((zone) => (
-              <option key={zone} value={zone}>
-                {zone.replace(/_/g, " ")}
-              </option>
-            ))}
-        </optgroup>
-      ))}
-    </select>
-  );
-}
+/** The timezone field of the schedule (kept under this name for the pages that use it). */
+export const TimezoneSelect = TimezonePicker;
 
 function ZoneCell({ local, zone, abbreviation }: { local: string; zone: string; abbreviation?: string }) {
   // The day and the time wrap apart in a narrow column (a phone); each stays whole.

@@ -1,13 +1,14 @@
 // Times, durations and zones as people read them.
+import { canonicalZone, zoneEntries } from "./timezones";
 
+/** The viewer's zone by its current IANA name (browsers may say "Asia/Calcutta"). */
 export function viewerZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
 }
 
+/** Every zone by its current IANA name, UTC first (the picker's list). */
 export function allTimezones(): string[] {
-  const supported = (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf;
-  const zones = supported ? supported("timeZone") : [];
-  return zones.includes("UTC") ? zones : ["UTC", ...zones];
+  return zoneEntries().map((entry) => entry.name);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -10,6 +10,7 @@ import { StatusBadge } from "../components/status";
 import { EmptyState, ErrorState, SkeletonRows } from "../components/ui";
 import type { JobType } from "../gql/graphql";
 import { formatInZone, formatLocal, fromNow, viewerZone } from "../lib/format";
+import { canonicalZone } from "../lib/timezones";
 import { useDebounced, useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { Link, useRouter } from "../router";
 
@@ -220,7 +221,7 @@ export function JobsPage() {
                               <span className="nowrap">{formatLocal(job.nextRunAt)}</span>{" "}
                               <span className="sub nowrap">{fromNow(job.nextRunAt, now)}</span>
                             </div>
-                            {job.timezone !== zone ? (
+                            {canonicalZone(job.timezone) !== zone ? (
                               <div className="sub" title={`In the job's zone (${job.timezone})`}>
                                 <span className="nowrap">{formatInZone(job.nextRunAt, job.timezone)}</span> job time
                               </div>
