@@ -5,7 +5,7 @@ import { PreviewScheduleQuery } from "../api/operations";
 import type { OccurrenceFieldsFragment } from "../gql/graphql";
 import { offsetOf, wallClock, zoneAbbreviation } from "../lib/format";
 import { useDebounced } from "../lib/hooks";
-import type { PreviewAnswer } from "../lib/schedule";
+import { dstCounts, dstEffect, type PreviewAnswer } from "../lib/schedule";
 import { AlertIcon } from "./icons";
 import { TimezonePicker } from "./TimezonePicker";
 
@@ -38,6 +38,21 @@ export function useSchedulePreview(
     data: result.data?.previewSchedule ?? null,
     error: result.error,
   };
+}
+
+/** What DST does to these runs, one badge per kind: "1 moved by DST", "2 in an hour DST repeats". */
+export function DstSummary({ occurrences }: { occurrences: readonly OccurrenceFieldsFragment[] }) {
+  const counts = dstCounts(occurrences);
+  if (counts.length === 0) return null;
+  return (
+    <span className="dst-summary" data-testid="dst-count">
+      {counts.map((c) => (
+        <span key={c.effect} className="badge warn" data-dst-effect={c.effect} title={c.explanation}>
+          {c.text}
+        </span>
+      ))}
+    </span>
+  );
 }
 
 /** The timezone field of the schedule (kept under this name for the pages that use it). */
@@ -83,9 +98,15 @@ export function OccurrenceTable({
         <tbody>
           {occurrences.map((occurrence, index) => {
             const mine = occurrence.zones.find((z) => z.timezone === viewer);
-            const highlighted = Boolean(occurrence.note) || occurrence.dstShifted;
+            const effect = dstEffect(occurrence);
+            const highlighted = effect !== null || Boolean(occurrence.note);
             return (
-              <tr key={occurrence.utc} className={highlighted ? "dst" : undefined} data-dst={highlighted ? "true" : undefined}>
+              <tr
+                key={occurrence.utc}
+                className={highlighted ? "dst" : undefined}
+                data-dst={highlighted ? "true" : undefined}
+                data-dst-effect={effect ?? undefined}
+              >
                 <td className="muted hide-sm">{index + 1}</td>
                 <td className="wide" data-label={`Job time · ${timezone}`}>
                   <ZoneCell local={occurrence.local} zone={occurrence.timezone} abbreviation={occurrence.abbreviation} />

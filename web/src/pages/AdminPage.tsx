@@ -8,7 +8,7 @@ import { UsersIcon } from "../components/icons";
 import { TokensPanel } from "../components/TokensPanel";
 import { EmptyState, ErrorList, ErrorState, Field, SkeletonRows, Spinner, Switch, useToast } from "../components/ui";
 import type { Role } from "../gql/graphql";
-import { formatLocal, fromNow } from "../lib/format";
+import { formatLocal, fromNow, pluralize } from "../lib/format";
 import { useDocumentTitle } from "../lib/hooks";
 import { Link } from "../router";
 
@@ -105,7 +105,7 @@ function UsersPanel() {
     <div className="card">
       <div className="card-header">
         <h2>Users</h2>
-        <span className="hint">{users.length} accounts</span>
+        <span className="hint">{pluralize(users.length, "account")}</span>
       </div>
       <form className="card-body" onSubmit={submit} noValidate aria-label="Create a user">
         <ErrorList messages={errors.general} />

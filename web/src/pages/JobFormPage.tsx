@@ -7,7 +7,7 @@ import { CreateJobMutation, JobForEditQuery, UpdateJobMutation } from "../api/op
 import { useCurrentUser } from "../auth/SessionProvider";
 import { HeaderEditor } from "../components/HeaderEditor";
 import { GlobeIcon, TerminalIcon } from "../components/icons";
-import { OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
+import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
 import { ArgsEditor, EnvEditor } from "../components/ListEditors";
 import {
   Banner,
@@ -360,9 +360,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
                     {feedback.dstNotes > 0 ? (
                       <>
                         {" · "}
-                        <span className="badge warn" data-testid="dst-count">
-                          {feedback.dstNotes} moved by DST
-                        </span>
+                        <DstSummary occurrences={feedback.occurrences} />
                       </>
                     ) : null}
                   </div>
