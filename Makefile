@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PORT   ?= 4000
 
-.PHONY: run test lint typecheck pytest install web webtest schema client bench clean
+.PHONY: run test lint typecheck pytest install web webtest schema client bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ $(CODEGEN):
 client: $(CODEGEN)
 	mkdir -p clients/generated
 	$(CODEGEN) client
+
+# docs/screenshots/: every dashboard page at 1280 and 390 px, light and dark, from a seeded
+# throwaway `dts up` on loopback, in Debian's Chromium (apt-get install chromium).
+screenshots: install web
+	$(BIN)/python scripts/screenshots.py
 
 bench: install
 	$(BIN)/python -m bench
