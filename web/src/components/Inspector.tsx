@@ -86,7 +86,7 @@ export function OccurrenceTable({
 }) {
   return (
     <div className="table-wrap">
-      <table className="table stacked" aria-label="Upcoming runs">
+      <table className="table stacked occurrences" aria-label="Upcoming runs">
         <thead>
           <tr>
             <th className="hide-sm">#</th>
@@ -108,7 +108,7 @@ export function OccurrenceTable({
                 data-dst-effect={effect ?? undefined}
               >
                 <td className="muted hide-sm">{index + 1}</td>
-                <td className="wide" data-label={`Job time · ${timezone}`}>
+                <td className="wide" data-label="Job time">
                   <ZoneCell local={occurrence.local} zone={occurrence.timezone} abbreviation={occurrence.abbreviation} />
                   {occurrence.note ? (
                     <div className="dst-note" data-testid="dst-note">
@@ -117,10 +117,10 @@ export function OccurrenceTable({
                     </div>
                   ) : null}
                 </td>
-                <td data-label="UTC">
+                <td className="wide" data-label="UTC">
                   <ZoneCell local={occurrence.utc} zone="UTC" abbreviation="UTC" />
                 </td>
-                <td data-label={`Your time · ${viewer}`}>
+                <td className="wide" data-label="Your time">
                   {mine ? (
                     <ZoneCell local={mine.local} zone={viewer} abbreviation={zoneAbbreviation(occurrence.utc, viewer)} />
                   ) : (
