@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
+import errno
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, NoReturn, TypeVar
@@ -15,7 +18,13 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from app import __version__
-from app.config import ConfigError, Settings, exposed_secret_warning, load_settings
+from app.config import (
+    ConfigError,
+    Settings,
+    default_app_url,
+    exposed_secret_warning,
+    load_settings,
+)
 from app.domain.errors import DtsError
 
 T = TypeVar("T")
@@ -202,14 +211,14 @@ def up(
 ) -> None:
     """Run everything in one process: API, dashboard and a worker (SQLite by default)."""
     limit_malloc_arenas()
-    settings = settings_or_exit()
+    settings, sockets = _listen(settings_or_exit(), host, port)
     configure_logging(settings)
     _prepare(settings, migrate)
     _skip_httpx_cli()
     from worker.main import make_non_dumpable
 
     make_non_dumpable()  # this process runs script jobs too
-    _serve(settings, host, port, embedded_worker=True)
+    _serve(settings, sockets, embedded_worker=True)
 
 
 @command()
@@ -220,35 +229,90 @@ def api(
 ) -> None:
     """Run the API process only (GraphQL, REST, metrics, dashboard)."""
     limit_malloc_arenas()
-    settings = settings_or_exit()
+    settings, sockets = _listen(settings_or_exit(), host, port)
     configure_logging(settings)
     _prepare(settings, migrate)
-    _serve(settings, host, port, embedded_worker=False)
+    _serve(settings, sockets, embedded_worker=False)
 
 
-def _serve(
-    settings: Settings, host: str | None, port: int | None, *, embedded_worker: bool
-) -> None:
+def bind_sockets(host: str, port: int) -> list[socket.socket]:
+    """Bind (not yet listen on) every address `host` resolves to, as asyncio would.
+
+    Done before anything else starts, so that a busy port is one plain line and a non-zero
+    exit, never a "listening" line followed by a traceback; the sockets are then handed to
+    uvicorn, so nothing can take the port in between.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    sockets: list[socket.socket] = []
+    seen: set[tuple[int, object]] = set()
+    try:
+        for family, kind, proto, _name, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.set_inheritable(True)
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        if error.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} is already in use on {host}: is dts already running? "
+                "Stop it, or choose another port with --port or DTS_PORT"
+            )
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    return sockets
+
+
+def _listen(
+    settings: Settings, host: str | None, port: int | None
+) -> tuple[Settings, list[socket.socket]]:
+    """Settings for the address actually served, and its bound sockets."""
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    if bind_port != settings.port:
+        # --port overrides DTS_PORT; a derived DTS_APP_URL (reset links) follows it.
+        update: dict[str, object] = {"port": bind_port}
+        if settings.app_url == default_app_url(settings.port):
+            update["app_url"] = default_app_url(bind_port)
+        settings = settings.model_copy(update=update)
+    settings = settings.model_copy(update={"host": bind_host})
+    warning = exposed_secret_warning(settings, bind_host)
+    if warning is not None:
+        typer.echo(warning, err=True)
+    return settings, bind_sockets(bind_host, bind_port)
+
+
+def _serve(settings: Settings, sockets: list[socket.socket], *, embedded_worker: bool) -> None:
     import uvicorn
 
     from app.server import create_app
 
-    bind_host = host or settings.host
-    bind_port = port or settings.port
-    warning = exposed_secret_warning(settings, bind_host)
-    if warning is not None:
-        typer.echo(warning, err=True)
     app = create_app(settings, embedded_worker=embedded_worker)
-    typer.echo(f"dts {__version__} listening on http://{bind_host}:{bind_port}", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=bind_host,
-        port=bind_port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level,
         # X-Forwarded-For is applied by the app itself, from DTS_TRUSTED_PROXIES only.
         proxy_headers=False,
         ws="websockets-sansio",
     )
+    server = uvicorn.Server(config)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    typer.echo(f"dts {__version__} listening on http://{shown}:{settings.port}", err=True)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn handles SIGINT; a second one lands here
+        server.run(sockets=sockets)
+    if not server.started:
+        raise typer.Exit(1)
 
 
 @command()

@@ -102,6 +102,11 @@ def _refuse_weak_secret(name: str, secret: str) -> None:
         )
 
 
+def default_app_url(port: int) -> str:
+    """DTS_APP_URL when unset: this machine on the port dts serves."""
+    return f"http://localhost:{port}"
+
+
 def is_loopback_host(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -196,9 +201,8 @@ class Settings(BaseSettings):
     jwt_secret: str = Field(
         default=DEV_JWT_SECRET, validation_alias=_env("DTS_JWT_SECRET", "JWT_SECRET")
     )
-    app_url: str = Field(
-        default="http://localhost:4000", validation_alias=_env("DTS_APP_URL", "APP_URL")
-    )
+    # Empty: http://localhost:<port> (see _derived_app_url), so reset links follow DTS_PORT.
+    app_url: str = Field(default="", validation_alias=_env("DTS_APP_URL", "APP_URL"))
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=1, le=65535, validation_alias=_env("DTS_PORT", "PORT"))
     secret_key: str | None = None
@@ -249,6 +253,8 @@ class Settings(BaseSettings):
     @field_validator("app_url")
     @classmethod
     def _app_url(cls, value: str) -> str:
+        if value == "":
+            return value  # unset: derived from the port (_derived_app_url)
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{value!r} is not an http(s) URL such as https://dts.example.com")
@@ -268,6 +274,12 @@ class Settings(BaseSettings):
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError(f"expected smtp://user:pass@host:587?starttls=true, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _derived_app_url(self) -> Settings:
+        if not self.app_url:
+            self.app_url = default_app_url(self.port)
+        return self
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:

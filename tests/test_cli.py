@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -141,3 +143,56 @@ def test_development_secret_on_a_reachable_address_warns_loudly_at_start(
     assert "DEVELOPMENT JWT secret" in result.stderr
     assert "secrets.token_urlsafe(48)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_second_server_on_a_busy_port_says_so_before_listening(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    env = dts_env(f"sqlite:///{tmp_path}/dts.db")
+    first = LiveServer("up", env)
+    try:
+        first.wait_healthy()
+        for command in ("up", "api"):
+            second = run_dts(command, "--port", str(first.port), env=env)
+            assert second.returncode != 0
+            assert f"port {first.port} is already in use on 127.0.0.1" in second.stderr
+            assert "listening" not in second.stderr + second.stdout
+            assert "Traceback" not in second.stderr
+        assert httpx.get(first.url + "/api/health", timeout=5).status_code == 200
+    finally:
+        first.stop()
+
+
+def test_a_busy_port_from_dts_port_is_named_too(tmp_path: pytest.TempPathFactory) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dts_env(f"sqlite:///{tmp_path}/dts.db", DTS_PORT=str(port))
+        result = run_dts("api", env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"dts: port {port} is already in use on 127.0.0.1: is dts already running? "
+        "Stop it, or choose another port with --port or DTS_PORT"
+    )
+
+
+def test_reset_links_follow_the_port_when_dts_app_url_is_unset(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """Without SMTP in development the e-mail is logged: its link names the served port."""
+    env = dts_env(f"sqlite:///{tmp_path}/dts.db")
+    server = LiveServer("api", env)  # started with --port <free port>
+    try:
+        server.wait_healthy()
+        credentials = {"email": "ada@example.com", "password": "plum ferry 47 kite"}
+        assert httpx.post(server.url + "/api/auth/register", json=credentials).status_code == 201
+        forgot = httpx.post(server.url + "/api/auth/forgot", json={"email": "ada@example.com"})
+        assert forgot.status_code == 202
+        deadline = time.monotonic() + 20
+        while "/reset?token=" not in server.read_output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = server.read_output()
+    finally:
+        server.stop()
+    assert f"http://localhost:{server.port}/reset?token=" in output

@@ -216,3 +216,14 @@ def test_trusted_proxies_default_to_none_and_accept_ips_and_networks(
         "10.0.0.0/8",
         "fd00::/8",
     ]
+
+
+def test_the_app_url_follows_the_port_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().app_url == "http://localhost:4000"
+    monkeypatch.setenv("DTS_PORT", "4101")
+    assert load_settings().app_url == "http://localhost:4101"
+    monkeypatch.delenv("DTS_PORT")
+    monkeypatch.setenv("PORT", "10000")  # the brief's name too
+    assert load_settings().app_url == "http://localhost:10000"
+    monkeypatch.setenv("DTS_APP_URL", "https://dts.example.com/")
+    assert load_settings().app_url == "https://dts.example.com"
