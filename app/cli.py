@@ -8,25 +8,81 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from app import __version__
-from app.config import ConfigError, Settings, load_settings
+from app.config import ConfigError, Settings, exposed_secret_warning, load_settings
 from app.domain.errors import DtsError
 
 T = TypeVar("T")
 
+
+class _PlainArgument(TyperArgument):
+    """Shown as its metavar (`EMAIL`), not as `{email} <str>`."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        return name if self.required else f"[{name}]"
+
+
+class _PlainOption(TyperOption):
+    """Shown with its metavar (`--tz ZONE`), a flag with nothing: never `<str>`/`<bool>`."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None if self.is_flag else self.metavar
+
+
+def _plain_help(params: Iterable[object]) -> None:
+    # Typer builds these parameters itself, with no hook for their class: adopt them.
+    for param in params:
+        if type(param) is TyperArgument:
+            param.__class__ = _PlainArgument
+        elif type(param) is TyperOption:
+            param.__class__ = _PlainOption
+
+
+class DtsCommand(TyperCommand):
+    """A command whose --help names values by what they are (EMAIL, ZONE, N, ISO)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_help(self.params)
+
+    def get_help_option(self, ctx: Any) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _plain_help([option])
+        return option
+
+
+class DtsGroup(TyperGroup):
+    def get_help_option(self, ctx: Any) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _plain_help([option])
+        return option
+
+
 cli = typer.Typer(
     name="dts",
+    cls=DtsGroup,
     help="dts — self-hosted distributed cron and job scheduler.\n\n"
     "Configuration comes from DTS_* environment variables (see README).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def command(name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return cli.command(name, cls=DtsCommand)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -124,12 +180,24 @@ def _prepare(settings: Settings, migrate: bool) -> None:
 MigrateOption = typer.Option(
     True, "--migrate/--no-migrate", help="Apply pending migrations at start (else only check)."
 )
+HostOption = typer.Option(
+    None,
+    metavar="HOST",
+    help="Interface to listen on (default: DTS_HOST, else 127.0.0.1).",
+    show_default=False,
+)
+PortOption = typer.Option(
+    None,
+    metavar="PORT",
+    help="Port to listen on (default: DTS_PORT or PORT, else 4000).",
+    show_default=False,
+)
 
 
-@cli.command()
+@command()
 def up(
-    host: str = typer.Option(None, help="Interface to listen on [DTS_HOST, 127.0.0.1]."),
-    port: int = typer.Option(None, help="Port [DTS_PORT / PORT, 4000]."),
+    host: str = HostOption,
+    port: int = PortOption,
     migrate: bool = MigrateOption,
 ) -> None:
     """Run everything in one process: API, dashboard and a worker (SQLite by default)."""
@@ -144,10 +212,10 @@ def up(
     _serve(settings, host, port, embedded_worker=True)
 
 
-@cli.command()
+@command()
 def api(
-    host: str = typer.Option(None, help="Interface to listen on [DTS_HOST, 127.0.0.1]."),
-    port: int = typer.Option(None, help="Port [DTS_PORT / PORT, 4000]."),
+    host: str = HostOption,
+    port: int = PortOption,
     migrate: bool = MigrateOption,
 ) -> None:
     """Run the API process only (GraphQL, REST, metrics, dashboard)."""
@@ -165,22 +233,25 @@ def _serve(
 
     from app.server import create_app
 
-    app = create_app(settings, embedded_worker=embedded_worker)
     bind_host = host or settings.host
     bind_port = port or settings.port
+    warning = exposed_secret_warning(settings, bind_host)
+    if warning is not None:
+        typer.echo(warning, err=True)
+    app = create_app(settings, embedded_worker=embedded_worker)
     typer.echo(f"dts {__version__} listening on http://{bind_host}:{bind_port}", err=True)
     uvicorn.run(
         app,
         host=bind_host,
         port=bind_port,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1" if bind_host.startswith("127.") else "*",
+        # X-Forwarded-For is applied by the app itself, from DTS_TRUSTED_PROXIES only.
+        proxy_headers=False,
         ws="websockets-sansio",
     )
 
 
-@cli.command()
+@command()
 def worker(migrate: bool = MigrateOption) -> None:
     """Run a worker: scheduler tick, claiming, execution, recovery. Run as many as you like."""
     limit_malloc_arenas()
@@ -193,7 +264,7 @@ def worker(migrate: bool = MigrateOption) -> None:
     run_async(lambda: run_worker(settings))
 
 
-@cli.command("migrate")
+@command("migrate")
 def migrate_command() -> None:
     """Apply database migrations up to the latest revision."""
     settings = settings_or_exit()
@@ -201,11 +272,13 @@ def migrate_command() -> None:
     typer.echo(f"database at revision {revision}")
 
 
-@cli.command("create-user")
+@command("create-user")
 def create_user(
-    email: str = typer.Argument(..., help="E-mail address of the new account."),
+    email: str = typer.Argument(..., metavar="EMAIL", help="E-mail address of the new account."),
     admin: bool = typer.Option(False, "--admin", help="Make the account an admin."),
-    role: str = typer.Option(None, help="Role: admin, member or viewer [member]."),
+    role: str = typer.Option(
+        None, metavar="ROLE", help="Role: admin, member or viewer (default: member)."
+    ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
     ),
@@ -236,13 +309,24 @@ def create_user(
     typer.echo(f"created {user.role} {user.email} (id {user.id})")
 
 
-@cli.command()
+@command()
 def preview(
-    cron: str = typer.Argument(..., help='Cron expression, e.g. "30 2 * * *".'),
-    tz: str = typer.Option("UTC", "--tz", help="IANA timezone, e.g. Europe/Berlin."),
-    n: str = typer.Option("10", "-n", "--count", help="How many occurrences (1-1000)."),
-    start: str = typer.Option(None, "--from", help="Start instant (ISO 8601) [now]."),
-    also: list[str] = typer.Option([], "--also", help="Also show times in this zone."),
+    cron: str = typer.Argument(..., metavar="CRON", help='Cron expression, e.g. "30 2 * * *".'),
+    tz: str = typer.Option(
+        "UTC", "--tz", metavar="ZONE", help="IANA timezone, e.g. Europe/Berlin."
+    ),
+    n: str = typer.Option(
+        "10", "-n", "--count", metavar="N", help="How many occurrences (1-1000)."
+    ),
+    start: str = typer.Option(
+        None,
+        "--from",
+        metavar="ISO",
+        help="Start instant, ISO 8601, e.g. 2026-03-29T00:00:00Z (default: now).",
+    ),
+    also: list[str] = typer.Option(
+        [], "--also", metavar="ZONE", help="Also show times in this zone (repeatable)."
+    ),
 ) -> None:
     """Preview the next occurrences of a cron expression, DST-aware."""
     from app.inspector_table import preview_table
@@ -259,10 +343,10 @@ def preview(
     typer.echo(preview_table(result))
 
 
-@cli.command("export-schema")
+@command("export-schema")
 def export_schema(
     output: str = typer.Option(
-        "schema.graphql", "-o", "--output", help="File to write ('-': stdout)."
+        "schema.graphql", "-o", "--output", metavar="FILE", help="File to write ('-': stdout)."
     ),
 ) -> None:
     """Write the GraphQL schema (SDL) that typed clients are generated from."""
@@ -277,7 +361,7 @@ def export_schema(
     typer.echo(f"wrote {output}", err=True)
 
 
-@cli.command()
+@command()
 def version() -> None:
     """Print the dts version."""
     typer.echo(__version__)

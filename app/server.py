@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.config import Settings
 from app.context import Services
@@ -79,11 +80,18 @@ def create_app(
             if own_db:
                 await database.dispose()
 
+    middleware = [Middleware(RequestMetricsMiddleware, metrics=metrics)]
+    if settings.trusted_proxies:
+        # Outermost, so every layer (sign-in limits, audit, metrics, websockets) sees the
+        # client's address: the right-most X-Forwarded-For hop that is not a trusted proxy,
+        # and only when the peer itself is one (DTS_TRUSTED_PROXIES, docs/operations.md).
+        trusted = [str(network) for network in settings.trusted_proxy_networks]
+        middleware.insert(0, Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted))
     app = Starlette(
         # The dashboard last: its fallback answers any GET no API route took.
         routes=[*api_routes(), *dashboard_routes(settings.web_dist or WEB_DIST)],
         lifespan=lifespan,
-        middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics)],
+        middleware=middleware,
         exception_handlers={
             DtsError: handle_dts_error,
             HTTPException: handle_http_exception,

@@ -41,7 +41,14 @@ class Api:
     def __init__(self, database_url: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dts_env(database_url, DTS_JWT_SECRET=SECRET)
+        # One account opens every subscriber from one address: lift the websocket caps
+        # (DTS_WS_MAX_PER_USER / _PER_IP) that would refuse a real client doing that.
+        env = dts_env(
+            database_url,
+            DTS_JWT_SECRET=SECRET,
+            DTS_WS_MAX_PER_USER="10000",
+            DTS_WS_MAX_PER_IP="10000",
+        )
         self.child = Child(
             "api",
             [MAIN_PYTHON, "-m", "app", "api", "--no-migrate", "--port", str(self.port)],

@@ -4,6 +4,10 @@
 own PostgreSQL database (created on 127.0.0.1:5432, dropped at the end), migrated once;
 tables are emptied before each test. Without PostgreSQL the `postgres` cases are skipped
 with the reason shown, except under CI=true, where that is a failure.
+
+The failure drills (tests/drills, marker `drill`) kill processes, restart a PostgreSQL
+cluster and create network namespaces: they are opt-in, run only with DTS_DRILLS=1
+(`make drills`; `.ci/run` sets it), and skipped with that reason otherwise.
 """
 
 from __future__ import annotations
@@ -44,6 +48,19 @@ class FakeClock:
     def advance(self, seconds: float = 0, **kwargs: float) -> datetime:
         self._now += timedelta(seconds=seconds, **kwargs)
         return self._now
+
+
+def drills_enabled() -> bool:
+    return os.environ.get("DTS_DRILLS", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if drills_enabled():
+        return
+    opt_in = pytest.mark.skip(reason="failure drill: opt-in (`make drills` or DTS_DRILLS=1)")
+    for item in items:
+        if item.get_closest_marker("drill") is not None:
+            item.add_marker(opt_in)
 
 
 @pytest.fixture

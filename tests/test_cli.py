@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.db.migrate import head_revision
-from tests.live import DTS, REPO, LiveServer, dts_env
+from tests.live import DTS, REPO, LiveServer, dts_env, free_port
 
 
 def run_dts(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -40,6 +40,27 @@ def test_help_lists_every_command() -> None:
         assert command in result.stdout
 
 
+HELP_NAMES = {
+    "up": ["--host", "HOST", "--port", "PORT", "127.0.0.1", "4000"],
+    "api": ["--host", "HOST", "--port", "PORT"],
+    "worker": ["--migrate"],
+    "create-user": ["EMAIL", "--role", "ROLE", "member", "--admin", "--password-stdin"],
+    "preview": ["CRON", "--tz", "ZONE", "--count", " N ", "--from", "ISO", "--also", "now"],
+    "export-schema": ["--output", "FILE"],
+    "migrate": ["--help"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(HELP_NAMES))
+def test_help_names_values_by_what_they_are_not_by_python_type(command: str) -> None:
+    result = run_dts(command, "--help", env={**dts_env("sqlite:///x.db"), "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    for python_type in ("<str>", "<int>", "<bool>", "<list", "{email}", "{cron}"):
+        assert python_type not in result.stdout, (python_type, result.stdout)
+    for name in HELP_NAMES[command]:
+        assert name in result.stdout, (name, result.stdout)
+
+
 def test_migrate_and_create_user(database_url: str, db: object) -> None:
     env = dts_env(database_url)
     migrated = run_dts("migrate", env=env)
@@ -62,6 +83,12 @@ def test_migrate_and_create_user(database_url: str, db: object) -> None:
     short = run_dts("create-user", "c@example.com", "--password-stdin", env=env, stdin="short\n")
     assert short.returncode == 1
     assert "password: must be at least 8 characters" in short.stderr
+    common = run_dts(
+        "create-user", "c@example.com", "--password-stdin", env=env, stdin="Password123\n"
+    )
+    assert common.returncode == 1
+    assert common.stderr.startswith("dts: password: is one of the most common passwords")
+    assert "Traceback" not in common.stderr
 
 
 def test_up_serves_health_on_a_fresh_directory(tmp_path: pytest.TempPathFactory) -> None:
@@ -100,3 +127,17 @@ def test_health_against_a_live_api_process(database_url: str, db: object) -> Non
         assert httpx.get(server.url + "/api/nope").status_code == 404
     finally:
         server.stop()
+
+
+def test_development_secret_on_a_reachable_address_warns_loudly_at_start(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """192.0.2.1 (TEST-NET-1) is not on this host: dts warns, then cannot bind, and exits."""
+    env = dts_env(f"sqlite:///{tmp_path}/dts.db")
+    del env["DTS_JWT_SECRET"]  # the development default
+    result = run_dts("api", "--host", "192.0.2.1", "--port", str(free_port()), env=env)
+    assert result.returncode != 0
+    assert "WARNING: dts listens on 192.0.2.1" in result.stderr
+    assert "DEVELOPMENT JWT secret" in result.stderr
+    assert "secrets.token_urlsafe(48)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
+from collections.abc import Callable
+
 import pytest
 
-from app.config import DEV_JWT_SECRET, ConfigError, load_settings
+from app.config import (
+    DEV_JWT_SECRET,
+    ConfigError,
+    exposed_secret_warning,
+    load_settings,
+    weak_secret_reason,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +108,111 @@ def test_production_refuses_the_default_jwt_secret(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DTS_JWT_SECRET", "short")
     with pytest.raises(ConfigError, match="at least 32"):
         load_settings()
-    monkeypatch.setenv("DTS_JWT_SECRET", "k" * 48)
+    monkeypatch.setenv("DTS_JWT_SECRET", secrets.token_urlsafe(48))
     with pytest.raises(ConfigError, match="DTS_SECRET_KEY"):
         load_settings()
-    monkeypatch.setenv("DTS_SECRET_KEY", "any-key-material")
+    monkeypatch.setenv("DTS_SECRET_KEY", secrets.token_urlsafe(48))
     assert load_settings().env == "production"
+
+
+WEAK_SECRETS = [
+    pytest.param("k" * 48, "only 1 different characters", id="one-character"),
+    pytest.param("password" * 6, "only 7 different characters", id="password-repeated"),
+    pytest.param("test-secret-" + "x" * 32, "only 7 different characters", id="padded"),
+    pytest.param("Password1!" * 4, "repeats itself", id="repeated-with-variety"),
+    pytest.param("passwordpassword1234passwordpassword", "repeats itself", id="mostly-repeated"),
+    pytest.param("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", "runs of", id="alphabet"),
+    pytest.param("qwertyuiopasdfghjklzxcvbnm" * 2, "repeats itself", id="keyboard-twice"),
+]
+
+
+@pytest.mark.parametrize("name", ["DTS_JWT_SECRET", "DTS_SECRET_KEY"])
+@pytest.mark.parametrize(("secret", "reason"), WEAK_SECRETS)
+def test_production_refuses_guessable_secrets_whatever_their_length(
+    monkeypatch: pytest.MonkeyPatch, name: str, secret: str, reason: str
+) -> None:
+    monkeypatch.setenv("DTS_ENV", "production")
+    monkeypatch.setenv("DTS_JWT_SECRET", secrets.token_urlsafe(48))
+    monkeypatch.setenv("DTS_SECRET_KEY", secrets.token_urlsafe(48))
+    monkeypatch.setenv(name, secret)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"{name} is too weak for production: " in message and reason in message
+    assert "python -c 'import secrets; print(secrets.token_urlsafe(48))'" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: secrets.token_urlsafe(48),  # what the message suggests
+        lambda: secrets.token_hex(16),  # openssl rand -hex 16: 128 bits in 32 characters
+        lambda: secrets.token_hex(32),
+        lambda: base64.b64encode(secrets.token_bytes(32)).decode(),  # Render's generateValue
+    ],
+    ids=["token_urlsafe-48", "hex-16", "hex-32", "base64-32"],
+)
+def test_generated_secrets_are_accepted(make: Callable[[], str]) -> None:
+    for _ in range(200):  # random: many draws, so a borderline rule would show up
+        secret = make()
+        assert weak_secret_reason(secret) is None, secret
+
+
+def test_only_the_first_secret_key_must_be_strong(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older keys after the comma only decrypt: rotating away from a weak key must work."""
+    monkeypatch.setenv("DTS_ENV", "production")
+    monkeypatch.setenv("DTS_JWT_SECRET", secrets.token_urlsafe(48))
+    monkeypatch.setenv("DTS_SECRET_KEY", f"{secrets.token_urlsafe(48)},old-weak-key")
+    assert load_settings().env == "production"
+    monkeypatch.setenv("DTS_SECRET_KEY", f"old-weak-key,{secrets.token_urlsafe(48)}")
+    with pytest.raises(ConfigError, match="DTS_SECRET_KEY is too weak"):
+        load_settings()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
+def test_no_secret_warning_on_loopback(host: str) -> None:
+    assert exposed_secret_warning(load_settings(), host) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "dts.internal"])
+def test_development_secret_on_a_reachable_bind_gets_a_loud_warning(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    warning = exposed_secret_warning(load_settings(), host)
+    assert warning is not None
+    assert f"dts listens on {host}" in warning and "DEVELOPMENT JWT secret" in warning
+    assert "secrets.token_urlsafe(48)" in warning and "127.0.0.1" in warning
+    monkeypatch.setenv("DTS_JWT_SECRET", "password" * 6)
+    weak = exposed_secret_warning(load_settings(), host)
+    assert weak is not None and "weak DTS_JWT_SECRET" in weak
+    monkeypatch.setenv("DTS_JWT_SECRET", secrets.token_urlsafe(48))
+    assert exposed_secret_warning(load_settings(), host) is None
+
+
+@pytest.mark.parametrize(
+    "value", ["10.0.0.0/33", "proxy.example.com", "*", "10.0.0.1, 300.1.1.1", "10.0.0.0/8;fd00::/8"]
+)
+def test_bad_trusted_proxies_are_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DTS_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith("configuration error: DTS_TRUSTED_PROXIES: ")
+    assert "\n" not in message
+
+
+def test_trusted_proxies_default_to_none_and_accept_ips_and_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().trusted_proxy_networks == ()
+    monkeypatch.setenv("DTS_TRUSTED_PROXIES", " 127.0.0.1, 10.0.0.0/8 ,fd00::/8,")
+    settings = load_settings()
+    assert settings.trusted_proxies == "127.0.0.1/32, 10.0.0.0/8, fd00::/8"
+    assert [str(n) for n in settings.trusted_proxy_networks] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "fd00::/8",
+    ]

@@ -9,6 +9,7 @@ start.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import re
 import secrets
@@ -143,6 +144,12 @@ def test_the_configuration_it_describes_starts_in_production(blueprint, monkeypa
     assert (settings.host, settings.port) == ("0.0.0.0", 10000)
     assert settings.allow_signup is False
     assert settings.jwt_secret == generated and settings.secret_key == generated
+    # Render's proxy (10.x) and Cloudflare in front of it are the only trusted hops.
+    trusted = settings.trusted_proxy_networks
+    for hop in ("10.21.157.68", "104.22.17.40", "2606:4700::1"):
+        assert any(ipaddress.ip_address(hop) in network for network in trusted), hop
+    for client in ("203.0.113.9", "192.168.1.5", "2001:db8::1"):
+        assert not any(ipaddress.ip_address(client) in network for network in trusted)
 
 
 def test_the_build_builds_the_dashboard_when_there_is_one(blueprint) -> None:

@@ -10,6 +10,13 @@ with the load (group commit) and an idle worker still records a lone run at once
 
 One writer also orders things: a run's lines are always written before its outcome, and
 sequence numbers are assigned only here, so nothing interleaves.
+
+What a job prints is not always storable: PostgreSQL text (and jsonb, the change feed's
+payload) cannot hold a NUL character, and no engine takes a lone surrogate. Lines and
+outcome texts are escaped on their way in (`storable_text`), and the run's log says so
+once. Should a batch still be refused for its data, it is written again run by run, so
+only the run at fault is affected: its unstorable part is replaced by a note and it ends
+`failed` with an error saying why (not `lost`, and not run again).
 """
 
 from __future__ import annotations
@@ -17,10 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from sqlalchemy.exc import DataError, StatementError
 
 from app.db.engine import Database
 from worker.claims import ClaimedRun, Outcome, Record, record_runs
@@ -31,6 +41,26 @@ FLUSH_INTERVAL = 0.2  # lines of running runs reach the database (and live viewe
 FLUSH_LINES = 200  # ... or as soon as one run has this many waiting
 MAX_BATCH = 256  # runs per transaction
 RECORD_ATTEMPTS = 10  # an outcome the database keeps refusing is dropped after this many
+
+# NUL (PostgreSQL text and jsonb refuse it) and lone surrogates (not UTF-8 at all).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+ESCAPED_NOTE = (
+    "[this run's output contained characters that cannot be stored (NUL bytes or invalid "
+    "Unicode); they are shown escaped, as \\x00 or \\udXXX]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def storable_text(text: str) -> str:
+    """`text` with what a database cannot store escaped visibly (NUL → `\\x00`); the same
+    object when there is nothing to escape."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(_escape, text)
 
 
 class RunLogBuffer:
@@ -56,6 +86,7 @@ class RunLogBuffer:
         self.dropped = 0
         self.fenced = False
         self.truncated = False
+        self.escaped = False  # ESCAPED_NOTE was logged
         self.lines: list[tuple[datetime, str, str]] = []
         self._on_write = on_write
 
@@ -72,8 +103,26 @@ class RunLogBuffer:
                 self._on_write(self)
             return
         self.accepted += 1
-        self.lines.append((self.clock(), stream, self.redact(text)))
+        text = self.redact(text)
+        clean = storable_text(text)
+        self.lines.append((self.clock(), stream, clean))
+        if clean is not text:
+            self._note_escaped()
         self._on_write(self)
+
+    def storable(self, text: str) -> str:
+        """`storable_text(text)` for an outcome's texts; the log says so if it escaped."""
+        clean = storable_text(text)
+        if clean is not text:
+            self._note_escaped()
+            self._on_write(self)
+        return clean
+
+    def _note_escaped(self) -> None:
+        # Once per run, outside the line cap like the truncation marker: never lost.
+        if not self.escaped and not self.fenced:
+            self.escaped = True
+            self.lines.append((self.clock(), "system", ESCAPED_NOTE))
 
     def take(self, outcome: Outcome | None = None, *, release: bool = False) -> Record:
         """Everything pending, as one record; `restore` puts the lines back if it fails."""
@@ -229,48 +278,161 @@ class Recorder:
         if not records:
             return False
 
-        try:
-            owned = await record_runs(
-                self.db, self.worker_id, [r for _, r in records], self.clock()
-            )
-        except Exception as error:
-            self.stats.failures += 1
-            detail = str(error).splitlines()[0] if str(error) else ""
-            log.warning(
-                "could not record %d run(s) (%s: %s); retrying",
-                len(records),
-                type(error).__name__,
-                detail,
-            )
-            retry: list[_Finish] = []
-            for buffer, record in records:
-                buffer.restore(record)
-                if record.outcome is None and not record.release:
-                    self._wrote(buffer)
-            for item in finishing:
-                item.attempts += 1
-                if item.attempts < RECORD_ATTEMPTS:
-                    retry.append(item)
-                    continue
-                log.error(
-                    "run %s: outcome dropped: the database did not answer; the lease will "
-                    "expire and the run will be recovered (marked lost) and retried",
-                    item.buffer.run.id,
-                )
-                item.buffer.fenced = True
-                item.done.set_result(False)
-            self._finishing = retry + self._finishing
-            return True
-
-        self.stats.cycles += 1
-        self.stats.records += len(records)
-        self.stats.largest = max(self.stats.largest, len(records))
-        for buffer, record in records:
+        owned, written, unwritten, error = await self._write(records)
+        if written:
+            self.stats.cycles += 1
+            self.stats.records += len(written)
+            self.stats.largest = max(self.stats.largest, len(written))
+        for buffer, record in written:
             if record.run.id in owned:
                 buffer.written(record)
             else:
                 buffer.fenced = True
                 buffer.lines = []
+        if unwritten:
+            self.stats.failures += 1
+            detail = str(error).splitlines()[0] if str(error) else ""
+            log.warning(
+                "could not record %d run(s) (%s: %s); retrying",
+                len(unwritten),
+                type(error).__name__,
+                detail,
+            )
+            for buffer, record in unwritten:
+                buffer.restore(record)
+                if record.outcome is None and not record.release:
+                    self._wrote(buffer)
+        written_ids = {record.run.id for _, record in written}
+        retry: list[_Finish] = []
         for item in finishing:
-            item.done.set_result(item.buffer.run.id in owned)
-        return False
+            run_id = item.buffer.run.id
+            if run_id in written_ids:
+                item.done.set_result(run_id in owned)
+                continue
+            item.attempts += 1
+            if item.attempts < RECORD_ATTEMPTS:
+                retry.append(item)
+                continue
+            log.error(
+                "run %s: outcome dropped: the database did not answer; the lease will "
+                "expire and the run will be recovered (marked lost) and retried",
+                run_id,
+            )
+            item.buffer.fenced = True
+            item.done.set_result(False)
+        self._finishing = retry + self._finishing
+        return bool(unwritten)
+
+    async def _write(
+        self, records: list[tuple[RunLogBuffer, Record]]
+    ) -> tuple[
+        set[int],
+        list[tuple[RunLogBuffer, Record]],
+        list[tuple[RunLogBuffer, Record]],
+        Exception | None,
+    ]:
+        """Write `records` in one transaction: (runs owned, pairs written — with the record
+        actually written —, pairs not written, the error). If the database refuses the
+        batch for its data, each run is written alone, and a run it still refuses is
+        written without what could not be stored (`_unstorable`): one bad record must not
+        keep the others — other users' runs among them — from being recorded."""
+        try:
+            owned = await self._record([record for _, record in records])
+            return owned, records, [], None
+        except Exception as error:
+            if not is_data_error(error):
+                return set(), [], records, error
+            batch_error = error
+        if len(records) > 1:
+            log.warning(
+                "recording %d run(s) refused for their data (%s); writing them one by one",
+                len(records),
+                _first_line(batch_error),
+            )
+        owned = set()
+        written: list[tuple[RunLogBuffer, Record]] = []
+        unwritten: list[tuple[RunLogBuffer, Record]] = []
+        last: Exception | None = None
+        for buffer, record in records:
+            refusal = batch_error
+            if len(records) > 1:
+                try:
+                    owned |= await self._record([record])
+                    written.append((buffer, record))
+                    continue
+                except Exception as error:
+                    if not is_data_error(error):
+                        unwritten.append((buffer, record))
+                        last = error
+                        continue
+                    refusal = error
+            replacement = self._unstorable(record, refusal)
+            try:
+                owned |= await self._record([replacement])
+            except Exception as error:
+                unwritten.append((buffer, record))
+                last = error
+                continue
+            written.append((buffer, replacement))
+        return owned, written, unwritten, last
+
+    async def _record(self, records: list[Record]) -> set[int]:
+        return await record_runs(self.db, self.worker_id, records, self.clock())
+
+    def _unstorable(self, record: Record, error: Exception) -> Record:
+        """`record` without what the database refused: its lines become one note, and an
+        outcome becomes `failed` (not retried: the same output would be refused again)."""
+        reason = storable_text(_first_line(error))
+        log.error("run %s: its log or result could not be stored: %s", record.run.id, reason)
+        lines = [
+            (
+                self.clock(),
+                "system",
+                f"[{len(record.lines)} log line(s) could not be stored and were dropped: {reason}]",
+            )
+        ]
+        outcome = record.outcome
+        if outcome is not None:
+            outcome = Outcome(
+                status="failed",
+                http_status=outcome.http_status,
+                exit_code=outcome.exit_code,
+                error=f"the run's log or result could not be stored ({reason}); "
+                f"the job itself {outcome.status.replace('_', ' ')}",
+                retryable=False,
+                log_truncated=outcome.log_truncated,
+            )
+        return Record(
+            record.run,
+            record.first_seq,
+            lines if record.lines or outcome is not None else [],
+            truncated=record.truncated,
+            outcome=outcome,
+            release=record.release,
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    return line if len(line) <= 300 else line[:299] + "…"
+
+
+def is_data_error(error: BaseException) -> bool:
+    """Whether the database refused a write for what it contained (a value it cannot
+    store), rather than for being unreachable: only then does writing the same rows again
+    — alone, or without the bad values — make sense."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, DataError | UnicodeError):
+            return True
+        sqlstate = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):  # class 22: data exception
+            return True
+        if isinstance(seen, StatementError) and seen.orig is not None and seen.orig is not seen:
+            seen = seen.orig
+        else:
+            seen = seen.__cause__ or seen.__context__
+    return False

@@ -29,7 +29,7 @@ from app import __version__
 from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.job_spec import MASK, HttpSpec, JobSpec, ScriptSpec
+from app.domain.job_spec import HttpSpec, JobSpec, ScriptSpec
 from app.services import throttle
 from app.services.jobs import reveal_spec
 from app.services.secrets import SecretBox
@@ -48,6 +48,7 @@ from worker.executors.base import ExecutionContext, ExecutionResult
 from worker.executors.factory import make_http_executor
 from worker.executors.script import ScriptExecutor
 from worker.logs import Recorder, RunLogBuffer
+from worker.redaction import Redactor
 from worker.tick import next_due_at, tick
 
 log = logging.getLogger("dts.worker")
@@ -490,14 +491,15 @@ class WorkerProcess:
     # --- execution ------------------------------------------------------------------------
 
     def _start(self, run: ClaimedRun, renewed_at: float) -> None:
-        # Decrypted once: the executor sends the secrets, the redactor keeps them out of logs.
+        # Decrypted once: the executor sends the secrets, the redactor keeps them out of logs
+        # and outputs, even if a target echoes them.
         spec: JobSpec | None
         try:
             spec = reveal_spec(run.job_type, run.job_spec, self.secrets)
         except Exception:
             log.exception("run %s: the job's stored request cannot be read", run.id)
             spec = None
-        redact = self._redactor(spec)
+        redact = Redactor.for_spec(spec)
         logs = self.recorder.buffer(run, max_lines=self.settings.log_max_lines, redact=redact)
         ctx = ExecutionContext(
             run_id=run.id,
@@ -541,8 +543,10 @@ class WorkerProcess:
                 status=result.outcome,
                 http_status=result.http_status,
                 exit_code=result.exit_code,
-                error=active.redact(result.error) if result.error else None,
-                output=active.redact(result.output) if result.output else None,
+                error=active.logs.storable(active.redact(result.error)) if result.error else None,
+                output=(
+                    active.logs.storable(active.redact(result.output)) if result.output else None
+                ),
                 retryable=result.retryable,
                 retry_after=result.retry_after,
                 log_truncated=result.output_truncated,
@@ -554,26 +558,6 @@ class WorkerProcess:
         finally:
             self.active.pop(run.id, None)
             self.wake.set()
-
-    @staticmethod
-    def _redactor(spec: JobSpec | None) -> Callable[[str], str]:
-        """Secret header values never reach logs or outputs, even if a target echoes them."""
-        if not isinstance(spec, HttpSpec):
-            return str
-        values = {h.value for h in spec.headers if h.secret}
-        # "Bearer abc…": the credential alone may be echoed too.
-        values |= {v.split(" ", 1)[1] for v in values if " " in v and len(v.split(" ", 1)[1]) >= 8}
-        secrets_ = sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
-        if not secrets_:
-            return str
-
-        def redact(text: str) -> str:
-            for value in secrets_:
-                if value in text:
-                    text = text.replace(value, MASK)
-            return text
-
-        return redact
 
     async def _run_executor(
         self, run: ClaimedRun, ctx: ExecutionContext, spec: JobSpec | None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,8 +119,34 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
+    if db.is_sqlite:
+        async with db.engine.connect() as conn:
+            await conn.run_sync(_without_foreign_keys, _upgrade)
+        return
     async with db.engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+def _without_foreign_keys(connection: Connection, work: Callable[[Connection], None]) -> None:
+    """Run `work` in one transaction with SQLite's foreign keys off, checked before commit.
+
+    Rebuilding a table (Alembic's batch mode: copy, drop the old, rename) with foreign
+    keys on would cascade the drop to the rows that reference it: dropping the old `jobs`
+    deletes every run. SQLite ignores the pragma inside a transaction, so it is set on the
+    connection before one begins, and restored after.
+    """
+    driver = connection.connection  # the DBAPI connection; no transaction begun yet
+    cursor = driver.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            work(connection)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left rows with broken references: {broken[:5]}")
+    finally:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def _current(connection: Connection) -> str | None:

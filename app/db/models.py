@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import BigId, JSONDoc, UTCDateTime, utcnow
+from app.domain import retry
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,6 +35,14 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Ids must never be reused, even after the newest row was deleted: the change feed, the
+# audit log and clients hold ids, and a replay must never show two different jobs under
+# one id. PostgreSQL's identity sequences never go back; SQLite reuses the highest rowid
+# unless the table is AUTOINCREMENT (migration 0003). Not on run_logs: its ids are never
+# shown (lines are addressed by run and seq) and it takes the most inserts.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):
@@ -55,6 +64,8 @@ class User(Base):
     # Access tokens issued before this are refused (sign-out everywhere, password reset).
     tokens_valid_after: Mapped[datetime | None] = mapped_column(default=None)
 
+    __table_args__ = NEVER_REUSE_IDS
+
 
 class RefreshToken(Base):
     """Opaque refresh tokens, stored hashed. Rotated on use; reuse revokes the family."""
@@ -72,6 +83,8 @@ class RefreshToken(Base):
     user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
 
+    __table_args__ = NEVER_REUSE_IDS
+
 
 class ResetToken(Base):
     """Password-reset tokens: 32 random bytes, stored hashed, single use, short-lived."""
@@ -84,6 +97,8 @@ class ResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = NEVER_REUSE_IDS
 
 
 class ApiToken(Base):
@@ -101,6 +116,8 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = NEVER_REUSE_IDS
 
 
 class RateLimit(Base):
@@ -132,10 +149,10 @@ class Job(Base):
     anchor_at: Mapped[datetime | None] = mapped_column(default=None)
     run_at: Mapped[datetime | None] = mapped_column(default=None)
     # Policies.
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    retry_initial_delay: Mapped[float] = mapped_column(Float, default=1.0)
-    retry_max_delay: Mapped[float] = mapped_column(Float, default=300.0)
-    retry_multiplier: Mapped[float] = mapped_column(Float, default=2.0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=retry.DEFAULT_MAX_ATTEMPTS)
+    retry_initial_delay: Mapped[float] = mapped_column(Float, default=retry.DEFAULT_INITIAL_DELAY)
+    retry_max_delay: Mapped[float] = mapped_column(Float, default=retry.DEFAULT_MAX_DELAY)
+    retry_multiplier: Mapped[float] = mapped_column(Float, default=retry.DEFAULT_MULTIPLIER)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=60.0)
     concurrency: Mapped[str] = mapped_column(String(16), default="allow")  # allow|forbid|replace
     misfire: Mapped[str] = mapped_column(String(16), default="coalesce")  # coalesce|all|skip
@@ -154,6 +171,7 @@ class Job(Base):
         # The scheduler tick scans only jobs that are due: cost follows due jobs, not all jobs.
         Index("ix_jobs_due", "next_run_at", postgresql_where=text("next_run_at IS NOT NULL")),
         Index("ix_jobs_owner_name", "owner_id", "name"),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -238,6 +256,7 @@ class Run(Base):
         ),
         Index("ix_runs_owner", "owner_id", "id"),
         Index("ix_runs_finished", "finished_at"),
+        NEVER_REUSE_IDS,
     )
 
 
@@ -267,9 +286,9 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-    # Ids must never be reused, even after retention pruned the newest rows: subscribers
-    # resume "after id N". PostgreSQL sequences never reuse; SQLite needs AUTOINCREMENT.
-    __table_args__ = {"sqlite_autoincrement": True}
+    # Subscribers resume "after id N": not even retention pruning the newest rows may
+    # let an id come back.
+    __table_args__ = NEVER_REUSE_IDS
 
 
 class Worker(Base):
@@ -298,3 +317,5 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = NEVER_REUSE_IDS

@@ -55,6 +55,10 @@ class Unauthenticated(DtsError):
     status = 401
 
 
+class TokenExpired(Unauthenticated):
+    """The credential was valid but has run out: refresh it (websockets close with 4401)."""
+
+
 class Conflict(DtsError):
     code = "conflict"
     status = 409

@@ -5,7 +5,7 @@ Both interfaces hand this module the same camelCase shape (the original brief's,
     {"type": "script", "name": "hello-script",
      "schedule": "*/2 * * * *", "timezone": "UTC",          # or an object, see below
      "script": {"command": "node", "args": ["scripts/hello.js"], "cwd": "./"},
-     "retry": {"maxAttempts": 3, "initialDelay": 1, "maxDelay": 300, "multiplier": 2},
+     "retry": {"maxAttempts": 3, "initialDelay": 30, "maxDelay": 600, "multiplier": 4},
      "timeoutSeconds": 60, "concurrency": "allow", "misfire": "coalesce",
      "misfireLimit": 100, "startingDeadlineSeconds": null, "paused": false}
 

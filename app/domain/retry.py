@@ -1,8 +1,13 @@
 """Retry policy: which failed attempts are retried, and how long to wait before the next one.
 
-Backoff is exponential with full jitter: before attempt n+1 we wait a uniform random time in
-[0, min(max_delay, initial_delay * multiplier ** (n - 1))], so that many jobs failing
-together do not retry together.
+Backoff is exponential with jitter: before attempt n+1 we wait a uniform random time in
+[c/2, c], c = min(max_delay, initial_delay * multiplier ** (n - 1)), so that many jobs
+failing together do not retry together, yet every wait is at least half the backoff. (Full
+jitter, [0, c], would sometimes retry a second after the failure: no help against the
+short outage retries are for.)
+
+The defaults ride out a short outage of the target: 3 attempts, the first retry 15–30 s
+after the failure, the second 1–2 min after that (factor 4, capped at 10 minutes).
 
 Retry-After (from a 429 or 503) is honoured: the wait is max(Retry-After, jittered backoff).
 A server's Retry-After may exceed `max_delay`, because retrying sooner than the server asked
@@ -23,6 +28,10 @@ from typing import Literal
 from app.domain.errors import ValidationError, shown
 
 __all__ = [
+    "DEFAULT_INITIAL_DELAY",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_DELAY",
+    "DEFAULT_MULTIPLIER",
     "MAX_ATTEMPTS",
     "MAX_DELAY",
     "RETRY_AFTER_CAP",
@@ -37,6 +46,11 @@ __all__ = [
 ]
 
 MAX_ATTEMPTS = 100
+# The policy a job gets when its input says nothing about retries (see the module docstring).
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_INITIAL_DELAY = 30.0
+DEFAULT_MAX_DELAY = 600.0
+DEFAULT_MULTIPLIER = 4.0
 MAX_DELAY = 86400.0  # one day: the longest backoff a policy may ask for
 MAX_MULTIPLIER = 10.0
 RETRY_AFTER_CAP = 3600.0
@@ -66,10 +80,10 @@ def _number(value: object, field: str) -> float:
 class RetryPolicy:
     """How many attempts an occurrence gets (the first one included) and the backoff."""
 
-    max_attempts: int = 3
-    initial_delay: float = 1.0  # seconds
-    max_delay: float = 300.0  # seconds
-    multiplier: float = 2.0
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    initial_delay: float = DEFAULT_INITIAL_DELAY  # seconds
+    max_delay: float = DEFAULT_MAX_DELAY  # seconds
+    multiplier: float = DEFAULT_MULTIPLIER
 
     def __post_init__(self) -> None:
         attempts = self.max_attempts
@@ -119,8 +133,9 @@ class RetryPolicy:
 
 
 def backoff_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait after attempt number `attempt` (1-based) failed: full jitter."""
-    return (rng or random).uniform(0.0, _ceiling(policy, attempt))
+    """Seconds to wait after attempt number `attempt` (1-based) failed: in [c/2, c]."""
+    ceiling = _ceiling(policy, attempt)
+    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 def _ceiling(policy: RetryPolicy, attempt: int) -> float:

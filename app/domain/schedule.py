@@ -70,6 +70,7 @@ from typing import Literal
 from cronsim import CronSim, CronSimError
 
 from app.domain.errors import ValidationError, shown
+from app.domain.instants import utc_iso
 
 __all__ = [
     "MAX_COUNT",
@@ -882,14 +883,10 @@ def convert(instant: datetime, zones: Sequence[str], field: str = "zones") -> di
     return {name: instant.astimezone(load_timezone(name, field)) for name in zones}
 
 
-def _iso_utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
 def occurrence_to_dict(o: Occurrence, extra_zones: Sequence[str] = ()) -> dict[str, object]:
     """JSON-ready: {utc, local, timezone, note, dstShifted, zones: {name: local ISO}}."""
     return {
-        "utc": _iso_utc(o.at),
+        "utc": utc_iso(o.at),
         "local": o.local.isoformat(),
         "timezone": o.timezone,
         "note": o.note,

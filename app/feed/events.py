@@ -30,6 +30,11 @@ RUN_KINDS = (
     "run.missed",
 )
 
+# An account's rights changed (role, disabled, sessions revoked, password, an API token
+# revoked). Its `owner_id` stays empty so no job or run subscription shows it; open
+# websockets of the user in `payload.userId` are re-checked when it arrives.
+ACCOUNT_CHANGED = "user.changed"
+
 
 def event_row(
     kind: str,
@@ -58,3 +63,9 @@ async def emit(session: AsyncSession | AsyncConnection, rows: Iterable[dict[str,
 
 async def emit_one(session: AsyncSession | AsyncConnection, kind: str, **fields: Any) -> None:
     await emit(session, [event_row(kind, **fields)])
+
+
+async def emit_account_changed(
+    session: AsyncSession | AsyncConnection, user_id: int, change: str
+) -> None:
+    await emit_one(session, ACCOUNT_CHANGED, payload={"userId": user_id, "change": change})

@@ -8,29 +8,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UnsetType
 
-from app.domain.errors import DtsError
 from app.graphql.context import Context
 from app.graphql.http import HttpGraphQL
 from app.graphql.schema import schema
+from app.graphql.websocket import DtsTransportWSHandler, SocketRegistry
 
 
 class DtsGraphQL(HttpGraphQL):
+    # Authentication at `connection_init`, re-checks and limits: app/graphql/websocket.py.
+    graphql_transport_ws_handler_class = DtsTransportWSHandler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sockets = SocketRegistry()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         return Context(services=request.app.state.services, request=request, response=response)
-
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate once per connection from `connectionParams.authorization`."""
-        try:
-            principal = await context.principal()
-        except DtsError as error:
-            raise ConnectionRejectionError({"message": error.message}) from None
-        return {"userId": principal.user_id if principal else None}
 
 
 def graphql_routes() -> list[BaseRoute]:
@@ -39,5 +36,7 @@ def graphql_routes() -> list[BaseRoute]:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         keep_alive=True,
         keep_alive_interval=15,
+        # The handler applies DTS_WS_MAX_SUBSCRIPTIONS itself, with an error code.
+        max_subscriptions_per_connection=None,
     )
     return [Route("/graphql", app, methods=["GET", "POST"]), WebSocketRoute("/graphql", app)]

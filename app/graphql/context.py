@@ -36,7 +36,8 @@ class Context:
     def user_agent(self) -> str | None:
         return self.request.headers.get("user-agent")
 
-    def _authorization(self) -> str | None:
+    def authorization(self) -> str | None:
+        """The credential sent: `connectionParams` on a websocket, else the header."""
         if self.connection_params:
             for key in ("authorization", "Authorization", "authToken", "token"):
                 value = self.connection_params.get(key)
@@ -47,9 +48,16 @@ class Context:
     async def principal(self) -> Principal | None:
         """The caller, or None when no credentials were sent (bad ones raise)."""
         if not self._authenticated:
-            self._principal = await self.services.auth.authenticate(self._authorization())
+            self._principal = await self.services.auth.authenticate(self.authorization())
             self._authenticated = True
         return self._principal
+
+    def reauthenticated(self, principal: Principal, authorization: str | None = None) -> None:
+        """A websocket re-checked its caller: later operations run as `principal`."""
+        if authorization is not None:
+            self.connection_params = {"authorization": authorization}
+        self._principal = principal
+        self._authenticated = True
 
     async def require(self) -> Principal:
         principal = await self.principal()

@@ -86,7 +86,7 @@ def _input_field(error: GraphQLError, document: DocumentNode | None) -> str | No
     return f"{name}{path}"
 
 
-def _convert(error: GraphQLError, document: DocumentNode | None = None) -> GraphQLError:
+def convert_error(error: GraphQLError, document: DocumentNode | None = None) -> GraphQLError:
     original = error.original_error
     if (
         isinstance(error, StrawberryInputCoercionError)
@@ -162,4 +162,4 @@ class DtsErrors(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             document = self.execution_context.graphql_document
-            result.errors = [_convert(e, document) for e in errors]
+            result.errors = [convert_error(e, document) for e in errors]

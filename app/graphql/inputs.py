@@ -13,6 +13,12 @@ from typing import Any
 import strawberry
 
 from app.domain.errors import ValidationError
+from app.domain.retry import (
+    DEFAULT_INITIAL_DELAY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_DELAY,
+    DEFAULT_MULTIPLIER,
+)
 from app.graphql.types import ConcurrencyPolicy, JobType, MisfirePolicy
 
 
@@ -61,12 +67,30 @@ class ScriptCommandInput:
     env: list[EnvVarInput] | None = strawberry.UNSET
 
 
-@strawberry.input
+@strawberry.input(
+    description="Retries of a failed occurrence. Left out on createJob, a field takes its "
+    "default (3 attempts, the first retry 15-30 s after the failure, the next 1-2 min later); "
+    "left out on updateJob, it stays as it is."
+)
 class RetryInput:
-    max_attempts: int | None = strawberry.UNSET
-    initial_delay: float | None = strawberry.UNSET
-    max_delay: float | None = strawberry.UNSET
-    multiplier: float | None = strawberry.UNSET
+    max_attempts: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Attempts per occurrence, the first included (1: no retries). "
+        f"Default {DEFAULT_MAX_ATTEMPTS}.",
+    )
+    initial_delay: float | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Seconds of backoff after the first failure (the wait is between half "
+        f"of it and all of it). Default {DEFAULT_INITIAL_DELAY:g}.",
+    )
+    max_delay: float | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Cap on the backoff, in seconds. Default {DEFAULT_MAX_DELAY:g}.",
+    )
+    multiplier: float | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Growth of the backoff per attempt. Default {DEFAULT_MULTIPLIER:g}.",
+    )
 
 
 @strawberry.input

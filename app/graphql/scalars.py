@@ -15,6 +15,8 @@ from graphql import StringValueNode, ValueNode, print_ast
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
+from app.domain.instants import utc_iso
+
 
 def parse_instant(value: object) -> datetime:
     if not isinstance(value, str):
@@ -58,7 +60,7 @@ DATETIME = ScalarDefinition(
     name="DateTime",
     description="Date with time (isoformat)",  # Strawberry's wording: the SDL stays the same
     specified_by_url=None,
-    serialize=datetime.isoformat,
+    serialize=utc_iso,  # one UTC 'Z' form, the same as REST
     parse_value=parse_instant,
     parse_literal=parse_instant_literal,
     origin=datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from enum import Enum
@@ -21,6 +22,9 @@ from app.graphql.context import Context
 from app.graphql.limits import preview_budget
 from app.services.inspector import check_zones, compute_off_loop
 from app.services.jobs import job_schedule
+
+# Every DateTime the API returns reads as REST writes it: UTC with a `Z` (Strawberry's own
+# would write `+00:00`). Input parsing is Strawberry's: any ISO 8601 offset is accepted.
 
 
 def gid(value: object, field: str = "id") -> int:
@@ -456,6 +460,30 @@ class Run:
             _model=run,
         )
 
+    def as_of(self, status: RunStatus) -> Run:
+        """This run as it was when it had `status`: a replayed `queued` event must not show
+        the run finished, with a result it did not have yet."""
+        if status == self.status:
+            return self
+        if status == RunStatus.QUEUED:
+            return dataclasses.replace(
+                self._without_result(status), started_at=None, worker_id=None
+            )
+        if status == RunStatus.RUNNING:
+            return self._without_result(status)
+        return dataclasses.replace(self, status=status)
+
+    def _without_result(self, status: RunStatus) -> Run:
+        return dataclasses.replace(
+            self,
+            status=status,
+            finished_at=None,
+            http_status=None,
+            exit_code=None,
+            error=None,
+            output=None,
+        )
+
     @strawberry.field
     def duration_ms(self) -> float | None:
         if self.started_at and self.finished_at:
@@ -629,7 +657,11 @@ class RunEvent:
     error: str | None
     at: datetime
 
-    @strawberry.field(description="The run as it is now (null if it no longer exists).")
+    @strawberry.field(
+        description="The run as of this event: its status then (and no times or result it "
+        "did not have yet), even when the event is replayed later; null if the run no "
+        "longer exists."
+    )
     async def run(self, info: Info[Context, None]) -> Run | None:
         if self.run_id is None:
             return None
@@ -638,7 +670,8 @@ class RunEvent:
             found = await info.context.services.runs.get_run(principal, int(self.run_id))
         except Exception:
             return None
-        return Run.of(found)
+        run = Run.of(found)
+        return run.as_of(self.status) if self.status is not None else run
 
 
 @strawberry.type

@@ -24,7 +24,15 @@ from app.domain.job_input import (
     MISFIRE_POLICIES,
 )
 from app.domain.job_spec import HTTP_METHODS, MAX_SUCCESS_STATUSES, MAX_URL_LENGTH
-from app.domain.retry import MAX_ATTEMPTS, MAX_DELAY, MAX_MULTIPLIER
+from app.domain.retry import (
+    DEFAULT_INITIAL_DELAY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_DELAY,
+    DEFAULT_MULTIPLIER,
+    MAX_ATTEMPTS,
+    MAX_DELAY,
+    MAX_MULTIPLIER,
+)
 from app.domain.schedule import (
     MAX_COUNT,
     MAX_CRON_LENGTH,
@@ -145,17 +153,37 @@ SCHEMAS: dict[str, Schema] = {
     "Ok": obj({"ok": BOOL, "message": STRING}, ["ok"]),
     "Retry": obj(
         {
-            "maxAttempts": {"type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS},
-            "initialDelay": {**NUMBER, "minimum": 0, "maximum": MAX_DELAY},
+            "maxAttempts": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_ATTEMPTS,
+                "default": DEFAULT_MAX_ATTEMPTS,
+            },
+            "initialDelay": {
+                **NUMBER,
+                "minimum": 0,
+                "maximum": MAX_DELAY,
+                "default": DEFAULT_INITIAL_DELAY,
+                "description": "seconds of backoff after the first failure (the wait is "
+                "between half of it and all of it)",
+            },
             "maxDelay": {
                 **NUMBER,
                 "minimum": 0,
                 "maximum": MAX_DELAY,
-                "description": "at least initialDelay",
+                "default": DEFAULT_MAX_DELAY,
+                "description": "seconds, at least initialDelay",
             },
-            "multiplier": {**NUMBER, "minimum": 1, "maximum": MAX_MULTIPLIER},
+            "multiplier": {
+                **NUMBER,
+                "minimum": 1,
+                "maximum": MAX_MULTIPLIER,
+                "default": DEFAULT_MULTIPLIER,
+            },
         },
         additionalProperties=False,
+        description="left out on create: the defaults (3 attempts, retries after 15-30 s, "
+        "then 1-2 min); on update: unchanged",
     ),
     "Schedule": {
         "description": "a cron string (read in `timezone`), or one of the schedule objects",

@@ -31,7 +31,7 @@ def services_of(request: Request) -> Services:
 
 
 def client_ip(request: Request) -> str | None:
-    """The caller's address (uvicorn applies X-Forwarded-For from trusted proxies only)."""
+    """The caller's address (X-Forwarded-For counts only from DTS_TRUSTED_PROXIES)."""
     return request.client.host if request.client else None
 
 

@@ -7,10 +7,11 @@ Secret HTTP header values never leave the server: a job's spec is shown through
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from app.db.models import ApiToken, Job, Run, RunLog, User
+from app.domain.instants import utc_iso
 from app.services.auth import TokenPair
 from app.services.jobs import public_spec
 
@@ -19,9 +20,7 @@ LIST_OUTPUT_CHARS = 4096
 
 
 def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_iso(value) if value is not None else None
 
 
 def schedule_json(job: Job) -> Any:

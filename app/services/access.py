@@ -8,7 +8,8 @@ admins create or change them. Asking for a job one may not read answers "not fou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, true
@@ -25,6 +26,9 @@ class Principal:
     role: str  # admin | member | viewer
     scope: str = "write"  # an API token's scope: read | write; sessions have write
     via_token: bool = False
+    # When the credential it was built from stops working (an open websocket closes then);
+    # not part of who the caller is, so not compared.
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

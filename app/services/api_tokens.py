@@ -9,13 +9,22 @@ stops working at once when it is revoked, expires, or its owner is disabled.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
 from app.db.engine import Database
 from app.db.models import ApiToken, User
-from app.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from app.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TokenExpired,
+    Unauthenticated,
+    ValidationError,
+)
+from app.feed.events import emit_account_changed
 from app.services import audit
 from app.services.access import Principal
 from app.services.tokens import API_TOKEN_DISPLAY_LENGTH, hash_token, new_api_token
@@ -143,6 +152,7 @@ async def revoke_api_token(
             raise NotFound("API token not found")
         if token.revoked_at is None:
             token.revoked_at = now or _utcnow()
+            await emit_account_changed(session, token.user_id, "api_token_revoked")
             audit.record(
                 session,
                 principal,
@@ -174,7 +184,7 @@ async def authenticate_api_token(
     if token.revoked_at is not None:
         raise Unauthenticated("API token has been revoked; create a new one")
     if token.expires_at is not None and token.expires_at <= now:
-        raise Unauthenticated("API token has expired; create a new one")
+        raise TokenExpired("API token has expired; create a new one")
     if user.disabled:
         raise Unauthenticated("this account is disabled; ask an admin")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
@@ -190,4 +200,5 @@ async def authenticate_api_token(
                 )
                 .values(last_used_at=now)
             )
-    return principal_for(user, scope=token.scope, via_token=True)
+    principal = principal_for(user, scope=token.scope, via_token=True)
+    return replace(principal, expires_at=token.expires_at)

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.models import RefreshToken, User
 from app.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationError
+from app.feed.events import emit_account_changed
 from app.services import api_tokens, audit, password_reset, throttle, users
 from app.services.access import Principal, ensure_admin
 from app.services.mail import Mailer
@@ -37,6 +38,7 @@ from app.services.passwords import (
 from app.services.tokens import (
     decode_access_token,
     encode_access_token,
+    epoch_microseconds,
     hash_token,
     is_api_token,
     new_opaque_token,
@@ -49,7 +51,8 @@ ACCOUNT = select(User.id, User.email, User.role, User.disabled, User.tokens_vali
 )
 
 WRONG_CREDENTIALS = "wrong e-mail or password"
-LOGIN_THROTTLED = "too many failed sign-in attempts"
+ACCOUNT_THROTTLED = "too many failed sign-in attempts for this account from your address"
+ADDRESS_THROTTLED = "too many failed sign-in attempts from your address"
 MAX_TOKEN_LENGTH = 4096
 
 
@@ -84,6 +87,7 @@ class AuthService:
         self.clock = clock or _utcnow
         self.access_lifetime = timedelta(minutes=settings.access_token_minutes)
         self.refresh_lifetime = timedelta(days=settings.refresh_token_days)
+        self.login_backoff, self.login_ip_limit = throttle.login_limits(settings)
         # `authenticate` reads one row per request with one statement. On PostgreSQL it runs
         # in autocommit: the statement is its own transaction (the same snapshot a one-read
         # transaction has) without the BEGIN and ROLLBACK round trips around it.
@@ -113,9 +117,14 @@ class AuthService:
     ) -> TokenPair:
         now = self.clock()
         address = email.strip().lower()
-        account_key = throttle.make_key("login:acct", address)
-        keys = [account_key] + ([throttle.make_key("login:ip", ip)] if ip else [])
-        await throttle.check(self.db, keys, now=now, message=LOGIN_THROTTLED)
+        # Failures slow down guesses at this account from this address only (progressive
+        # delays), so an attacker cannot lock the owner out; the per-address limit stops a
+        # spray across accounts. Both are checked before the password costs any argon2.
+        pair_key = throttle.login_pair_key(address, ip)
+        ip_key = throttle.make_key("login:ip", ip) if ip else None
+        if ip_key is not None:
+            await throttle.check(self.db, [ip_key], now=now, message=ADDRESS_THROTTLED)
+        await throttle.check(self.db, [pair_key], now=now, message=ACCOUNT_THROTTLED)
 
         async with self.db.session() as session:
             user = await session.scalar(select(User).where(User.email == address))
@@ -124,20 +133,14 @@ class AuthService:
             password, user.password_hash if user is not None else DUMMY_HASH
         )
         if user is None or not matches or user.disabled:
-            await throttle.hit_limit(
-                self.db, account_key, throttle.LOGIN_PER_ACCOUNT, now=now, message=LOGIN_THROTTLED
-            )
-            if ip:
+            await throttle.hit_backoff(self.db, pair_key, self.login_backoff, now=now)
+            if ip_key is not None:
                 await throttle.hit_limit(
-                    self.db,
-                    throttle.make_key("login:ip", ip),
-                    throttle.LOGIN_PER_IP,
-                    now=now,
-                    message=LOGIN_THROTTLED,
+                    self.db, ip_key, self.login_ip_limit, now=now, message=ADDRESS_THROTTLED
                 )
             raise Unauthenticated(WRONG_CREDENTIALS)
 
-        await throttle.reset(self.db, account_key)
+        await throttle.reset(self.db, pair_key)
         async with self.db.transaction() as session:
             fresh = await session.get(User, user.id, with_for_update=True)
             if fresh is None or fresh.disabled:
@@ -207,6 +210,7 @@ class AuthService:
         now = self.clock()
         async with self.db.transaction() as session:
             await self._revoke_all_sessions(session, user_id, now)
+            await emit_account_changed(session, user_id, "signed_out")
 
     async def authenticate(self, authorization: str | None) -> Principal | None:
         """The caller of a request: None when no credentials were sent.
@@ -238,10 +242,17 @@ class AuthService:
         if user.disabled:
             raise Unauthenticated("this account is disabled; ask an admin")
         cutoff = user.tokens_valid_after
-        if cutoff is not None and claims.issued_at < int(cutoff.timestamp()):
+        # Compared in microseconds: a token issued earlier in the same second as a sign-out
+        # everywhere or a password change is refused as well.
+        if cutoff is not None and claims.issued_at_us < epoch_microseconds(cutoff):
             raise Unauthenticated("this session was signed out; sign in again")
         # The role comes from the database, not the token: a change applies at once.
-        return Principal(user_id=user.id, email=user.email, role=user.role)
+        return Principal(
+            user_id=user.id,
+            email=user.email,
+            role=user.role,
+            expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+        )
 
     # ------------------------------------------------------------ password reset
 
@@ -273,13 +284,12 @@ class AuthService:
         user = await users.get_user(self.db, principal.user_id)
         if user is None or user.disabled:
             raise Unauthenticated("this account is disabled; ask an admin")
-        account_key = throttle.make_key("login:acct", user.email)
-        await throttle.check(self.db, [account_key], now=now, message=LOGIN_THROTTLED)
+        # A stolen session guessing the current password is slowed like a sign-in.
+        pair_key = throttle.login_pair_key(user.email, ip)
+        await throttle.check(self.db, [pair_key], now=now, message=ACCOUNT_THROTTLED)
         matches, _ = await verify_password_async(old, user.password_hash)
         if not matches:
-            await throttle.hit_limit(
-                self.db, account_key, throttle.LOGIN_PER_ACCOUNT, now=now, message=LOGIN_THROTTLED
-            )
+            await throttle.hit_backoff(self.db, pair_key, self.login_backoff, now=now)
             raise ValidationError("the current password is wrong", field="oldPassword")
         password_hash = await hash_password_async(new)
         async with self.db.transaction() as session:
@@ -288,6 +298,7 @@ class AuthService:
                 raise Conflict("the password was changed meanwhile; sign in again")
             fresh.password_hash = password_hash
             await self._revoke_all_sessions(session, fresh.id, now)
+            await emit_account_changed(session, fresh.id, "password_changed")
             audit.record(session, principal, "user.password_changed", "user", fresh.id, {}, ip)
             return self._issue(
                 session, fresh, new_opaque_token(16), now=now, ip=ip, user_agent=user_agent
@@ -329,6 +340,7 @@ class AuthService:
             if previous == "admin" and not user.disabled:
                 await self._ensure_other_admin(session, user, principal, "change the role of")
             user.role = role
+            await emit_account_changed(session, user.id, "role")
             audit.record(
                 session,
                 principal,
@@ -355,6 +367,7 @@ class AuthService:
             user.disabled = disabled
             if disabled:
                 await self._revoke_all_sessions(session, user.id, now)
+            await emit_account_changed(session, user.id, "disabled" if disabled else "enabled")
             audit.record(
                 session,
                 principal,

@@ -23,6 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 from app.db.types import utcnow
 from app.domain.cron_text import describe
 from app.domain.errors import ValidationError, shown
+from app.domain.instants import utc_iso
 from app.domain.job_input import parse_instant
 from app.domain.schedule import (
     MAX_COUNT,
@@ -120,10 +121,6 @@ def _start(start: Any, now: datetime | None) -> datetime:
     return parse_instant(start, "from")
 
 
-def _iso_utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
 def occurrence_view(occurrence: Occurrence, zones: Sequence[str] = ()) -> dict[str, Any]:
     """`occurrence_to_dict` plus the local UTC offset and zone abbreviation (`CEST`)."""
     view = occurrence_to_dict(occurrence, zones)
@@ -147,7 +144,7 @@ def _result(
         "cron": cron,
         "timezone": schedule.timezone,
         "description": description,
-        "from": _iso_utc(start),
+        "from": utc_iso(start),
         "count": len(found),
         "occurrences": [occurrence_view(o, zones) for o in found],
     }
@@ -193,9 +190,9 @@ def describe_schedule(schedule: Schedule) -> str:
         return describe(schedule.expr)
     if isinstance(schedule, IntervalSchedule):
         seconds = schedule.every_seconds
-        return f"Every {seconds:g} seconds from {_iso_utc(schedule.anchor)}"
+        return f"Every {seconds:g} seconds from {utc_iso(schedule.anchor)}"
     assert isinstance(schedule, AtSchedule)
-    return f"Once, at {_iso_utc(schedule.at)}"
+    return f"Once, at {utc_iso(schedule.at)}"
 
 
 async def preview_job(

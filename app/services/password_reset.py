@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.models import RefreshToken, ResetToken, User
 from app.domain.errors import ValidationError
+from app.feed.events import emit_account_changed
 from app.services import audit, throttle
 from app.services.mail import Mailer
 from app.services.passwords import check_password_rules, hash_password_async
@@ -122,6 +123,7 @@ async def reset_password(
             raise ValidationError(_INVALID, field="token")
         user.password_hash = password_hash
         user.tokens_valid_after = now  # access tokens issued before the reset stop working
+        await emit_account_changed(session, user.id, "password_reset")
         # This link and every other outstanding link of the account are spent.
         await session.execute(
             update(ResetToken)
@@ -142,5 +144,6 @@ async def reset_password(
             {"sessions_revoked": int(getattr(revoked, "rowcount", 0) or 0)},
             ip,
         )
-    await throttle.reset(db, throttle.make_key("login:acct", user.email))
+    # The owner proved it through their mailbox: their slowed sign-ins start over.
+    await throttle.reset_prefix(db, throttle.login_pair_prefix(user.email))
     return user

@@ -13,13 +13,14 @@ is right here: the input is random and long, not a guessable password.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from app.domain.errors import Unauthenticated
+from app.domain.errors import TokenExpired, Unauthenticated
 
 ALGORITHM = "HS256"
 ISSUER = "dts"
@@ -29,6 +30,12 @@ LEEWAY_SECONDS = 5
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti")
 
 API_TOKEN_PREFIX = "dts_"  # noqa: S105 - a marker, not a secret
+# A user id as `sub`: a positive 64-bit integer written plainly (no sign, spaces, `_`).
+SUBJECT = re.compile(r"[1-9][0-9]{0,18}")
+MAX_USER_ID = 2**63 - 1
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
 # How much of an API token is kept in clear for lists ("dts_AbCd1234…"): 8 random chars.
 API_TOKEN_DISPLAY_LENGTH = len(API_TOKEN_PREFIX) + 8
 
@@ -40,6 +47,14 @@ class AccessClaims:
     jti: str
     issued_at: int
     expires_at: int
+    # `iat` in microseconds: revocation compares it with the account's cutoff, so a token
+    # issued in the same second as, but before, a password change is refused too.
+    issued_at_us: int
+
+
+def epoch_microseconds(moment: datetime) -> int:
+    """Exact microseconds since the epoch (no float rounding)."""
+    return (moment - EPOCH) // MICROSECOND
 
 
 def new_opaque_token(nbytes: int = 32) -> str:
@@ -63,12 +78,14 @@ def hash_token(token: str) -> str:
 def encode_access_token(
     secret: str, *, user_id: int, role: str, now: datetime, lifetime: timedelta
 ) -> str:
-    issued = int(now.timestamp())
+    issued_us = epoch_microseconds(now)
+    issued = issued_us // 1_000_000
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "sub": str(user_id),
         "iat": issued,
+        "iat_us": issued_us,
         "exp": issued + int(lifetime.total_seconds()),
         "jti": new_opaque_token(16),
         "role": role,
@@ -116,15 +133,24 @@ def decode_access_token(secret: str, token: str, *, now: datetime) -> AccessClai
     except jwt.InvalidTokenError:
         raise Unauthenticated("access token is malformed; sign in again") from None
 
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not SUBJECT.fullmatch(subject):
+        raise Unauthenticated("access token is malformed (bad subject); sign in again")
+    user_id = int(subject)
+    if user_id > MAX_USER_ID:
+        raise Unauthenticated("access token is malformed (bad subject); sign in again")
     try:
-        user_id = int(claims["sub"])
-        expires_at = int(claims["exp"])
-        issued_at = int(claims["iat"])
-    except (TypeError, ValueError):
+        expires_at = _whole_number(claims["exp"])
+        issued_at = _whole_number(claims["iat"])
+        raw_us = claims.get("iat_us")
+        issued_at_us = issued_at * 1_000_000 if raw_us is None else _whole_number(raw_us)
+    except (TypeError, ValueError, OverflowError):
         raise Unauthenticated("access token is malformed; sign in again") from None
+    if issued_at_us // 1_000_000 != issued_at:
+        raise Unauthenticated("access token is malformed (iat_us disagrees with iat)")
     current = now.timestamp()
     if expires_at <= current - LEEWAY_SECONDS:
-        raise Unauthenticated("access token expired; refresh it")
+        raise TokenExpired("access token expired; refresh it")
     if issued_at > current + LEEWAY_SECONDS:
         raise Unauthenticated("access token is issued in the future; check the server clocks")
     return AccessClaims(
@@ -133,4 +159,15 @@ def decode_access_token(secret: str, token: str, *, now: datetime) -> AccessClai
         jti=str(claims["jti"]),
         issued_at=issued_at,
         expires_at=expires_at,
+        issued_at_us=issued_at_us,
     )
+
+
+def _whole_number(value: object) -> int:
+    """A JSON number claim as an int; refuses booleans, strings, NaN and infinities."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("not a number")
+    number = int(value)  # OverflowError for infinities, ValueError for NaN
+    if abs(number) > 2**53:
+        raise ValueError("out of range")
+    return number

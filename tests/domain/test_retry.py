@@ -1,4 +1,4 @@
-"""Retry policy: validation, backoff with full jitter, Retry-After, and what is retried."""
+"""Retry policy: validation, backoff with jitter, Retry-After, and what is retried."""
 
 from __future__ import annotations
 
@@ -18,7 +18,23 @@ from app.domain.retry import (
     should_retry,
 )
 
-DEFAULT = RetryPolicy()  # 3 attempts, 1 s initial, 300 s cap, x2
+DEFAULT = RetryPolicy()  # 3 attempts, 30 s initial, 600 s cap, x4
+FAST = RetryPolicy(max_attempts=3, initial_delay=1, max_delay=300, multiplier=2)
+
+
+def test_the_default_policy_rides_out_a_short_outage() -> None:
+    """3 attempts: the first retry 15-30 s after the failure, the second 1-2 min after it."""
+    assert DEFAULT.to_dict() == {
+        "maxAttempts": 3,
+        "initialDelay": 30.0,
+        "maxDelay": 600.0,
+        "multiplier": 4.0,
+    }
+    rng = random.Random(5)
+    for _ in range(1000):
+        first, second = backoff_delay(DEFAULT, 1, rng), backoff_delay(DEFAULT, 2, rng)
+        assert 15 <= first <= 30 and 60 <= second <= 120
+
 
 BAD_POLICIES = [
     ({"max_attempts": 0}, "retry.maxAttempts", "0 is out of range 1-100"),
@@ -29,7 +45,7 @@ BAD_POLICIES = [
     ({"initial_delay": float("inf")}, "retry.initialDelay", "must be a number, got inf"),
     ({"initial_delay": "5"}, "retry.initialDelay", "must be a number, got '5'"),
     ({"initial_delay": 10, "max_delay": 5}, "retry.maxDelay", "5 seconds is out of range 10-86400"),
-    ({"max_delay": 90000}, "retry.maxDelay", "90000 seconds is out of range 1-86400"),
+    ({"max_delay": 90000}, "retry.maxDelay", "90000 seconds is out of range 30-86400"),
     ({"multiplier": 0.5}, "retry.multiplier", "0.5 is out of range 1-10"),
     ({"multiplier": 11}, "retry.multiplier", "11 is out of range 1-10"),
 ]
@@ -54,8 +70,8 @@ def test_policy_from_and_to_dict() -> None:
     assert p.to_dict() == {
         "maxAttempts": 5,
         "initialDelay": 2,
-        "maxDelay": 300.0,
-        "multiplier": 2.0,
+        "maxDelay": 600.0,
+        "multiplier": 4.0,
     }
     assert RetryPolicy.from_dict(None) == DEFAULT
     with pytest.raises(ValidationError) as err:
@@ -65,31 +81,35 @@ def test_policy_from_and_to_dict() -> None:
 
 CEILINGS = [
     # (policy, attempt that failed, the most the wait can be)
-    (DEFAULT, 1, 1.0),
-    (DEFAULT, 2, 2.0),
-    (DEFAULT, 3, 4.0),
-    (DEFAULT, 9, 256.0),
-    (DEFAULT, 10, 300.0),  # 512 capped at max_delay
-    (RetryPolicy(max_attempts=100, multiplier=10), 100, 300.0),
+    (DEFAULT, 1, 30.0),
+    (DEFAULT, 2, 120.0),
+    (DEFAULT, 3, 480.0),
+    (DEFAULT, 4, 600.0),  # 1920 capped at max_delay
+    (FAST, 1, 1.0),
+    (FAST, 2, 2.0),
+    (FAST, 3, 4.0),
+    (FAST, 9, 256.0),
+    (FAST, 10, 300.0),  # 512 capped at max_delay
+    (RetryPolicy(max_attempts=100, multiplier=10), 100, 600.0),
     (RetryPolicy(initial_delay=5, max_delay=5, multiplier=1), 7, 5.0),
     (RetryPolicy(initial_delay=0, max_delay=0), 3, 0.0),
 ]
 
 
 @pytest.mark.parametrize(("policy", "attempt", "ceiling"), CEILINGS)
-def test_full_jitter_stays_between_zero_and_the_ceiling(
+def test_jitter_stays_between_half_the_ceiling_and_the_ceiling(
     policy: RetryPolicy, attempt: int, ceiling: float
 ) -> None:
     rng = random.Random(1)
     delays = [backoff_delay(policy, attempt, rng) for _ in range(2000)]
-    assert all(0 <= d <= ceiling for d in delays)
-    if ceiling:  # full jitter spreads over the whole range, not just near the top
-        assert min(delays) < ceiling * 0.05 and max(delays) > ceiling * 0.95
+    assert all(ceiling / 2 <= d <= ceiling for d in delays)
+    if ceiling:  # spread over the whole upper half, so failures together retry apart
+        assert min(delays) < ceiling * 0.525 and max(delays) > ceiling * 0.975
 
 
 def test_backoff_is_reproducible_with_a_seeded_rng() -> None:
-    a = [backoff_delay(DEFAULT, n, random.Random(7)) for n in range(1, 6)]
-    b = [backoff_delay(DEFAULT, n, random.Random(7)) for n in range(1, 6)]
+    a = [backoff_delay(FAST, n, random.Random(7)) for n in range(1, 6)]
+    b = [backoff_delay(FAST, n, random.Random(7)) for n in range(1, 6)]
     assert a == b
 
 
@@ -125,14 +145,14 @@ def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
 
 def test_retry_after_wins_when_longer_than_the_backoff() -> None:
     rng = random.Random(3)
-    assert retry_delay(DEFAULT, 1, 30.0, rng) == 30.0  # backoff is at most 1 s
-    assert retry_delay(DEFAULT, 1, 900.0, rng) == 900.0  # above max_delay: the server asked
-    assert retry_delay(DEFAULT, 1, 10**9, rng) == RETRY_AFTER_CAP
+    assert retry_delay(FAST, 1, 30.0, rng) == 30.0  # backoff is at most 1 s
+    assert retry_delay(FAST, 1, 900.0, rng) == 900.0  # above max_delay: the server asked
+    assert retry_delay(FAST, 1, 10**9, rng) == RETRY_AFTER_CAP
     long_backoff = RetryPolicy(initial_delay=100, max_delay=100)
     assert retry_delay(long_backoff, 1, 0.5, random.Random(3)) == backoff_delay(
         long_backoff, 1, random.Random(3)
     )
-    assert 0 <= retry_delay(DEFAULT, 2, None, rng) <= 2
+    assert 1 <= retry_delay(FAST, 2, None, rng) <= 2
 
 
 DECISIONS = [

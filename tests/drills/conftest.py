@@ -11,7 +11,10 @@ the system recover by itself, and then counts, per occurrence (job + scheduled t
 - lost: expected occurrences with no run, or whose last attempt never finished.
 
 Every drill prints its tally and asserts duplicated = lost = 0. They are bounded (each
-well under a minute) and run in `make test` as well as alone with `pytest -m drill`.
+well under a minute) and opt-in, because they break things on purpose: `make drills`, or
+`DTS_DRILLS=1 pytest tests/drills` (`.ci/run` turns them on). They never disturb the
+machine's own PostgreSQL: the restart drill restarts a throwaway cluster of its own
+(cluster.py), and a session check asserts the host server was not restarted.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.engine import Database
+from app.db.migrate import upgrade
 from app.db.models import Run, RunLog, Worker
-from tests.conftest import truncate_all
+from tests.conftest import PG_ADMIN_URL, truncate_all
+from tests.drills.cluster import ThrowawayCluster, why_unavailable
 from tests.factories import add_user, script_job, services
 from tests.live import DTS, REPO, dts_env
 from tests.worker.conftest import (  # noqa: F401 - fixtures, re-exported for drills
@@ -43,6 +48,66 @@ from tests.worker.conftest import (  # noqa: F401 - fixtures, re-exported for dr
 )
 
 FINAL = ("succeeded", "failed", "timed_out", "cancelled", "lost", "skipped", "missed")
+
+
+async def host_postmaster_started() -> datetime | None:
+    """When the machine's PostgreSQL (the one `make test` uses) last started; None if down."""
+    import asyncpg
+
+    try:
+        conn = await asyncio.wait_for(
+            asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql")), 5
+        )
+    except Exception:
+        return None
+    try:
+        started: datetime = await conn.fetchval("SELECT pg_postmaster_start_time()")
+        return started
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def host_postgres_untouched() -> AsyncIterator[None]:
+    """The drills break their own processes and their own cluster, never the host's server."""
+    before = await host_postmaster_started()
+    yield
+    if before is not None:
+        after = await host_postmaster_started()
+        assert after == before, (
+            f"the drills restarted the machine's PostgreSQL ({PG_ADMIN_URL}): "
+            f"postmaster started at {before}, now at {after}"
+        )
+
+
+@dataclass
+class OwnPostgres:
+    cluster: ThrowawayCluster
+    url: str
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[OwnPostgres]:
+    """A throwaway PostgreSQL cluster with a migrated `dts` database, for drills that restart
+    the server (never the machine's own)."""
+    import asyncpg
+
+    problem = why_unavailable()
+    if problem:
+        pytest.skip(f"cannot make a throwaway PostgreSQL cluster: {problem}")
+    cluster = ThrowawayCluster()
+    try:
+        await asyncio.to_thread(cluster.start)
+        admin = await asyncpg.connect(cluster.admin_url.replace("postgresql+asyncpg", "postgresql"))
+        await admin.execute('CREATE DATABASE "dts"')
+        await admin.close()
+        url = cluster.url("dts")
+        database = Database(url)
+        await upgrade(database)
+        await database.dispose()
+        yield OwnPostgres(cluster, url)
+    finally:
+        await asyncio.to_thread(cluster.stop)
 
 
 @pytest.fixture

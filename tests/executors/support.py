@@ -134,6 +134,10 @@ class TargetServer:
         if path == "/echo":
             payload = {"method": seen.method, "headers": seen.headers, "body": seen.body.decode()}
             return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+        if path == "/padded-echo":  # "pad" dots, then the X-Sig header's value, echoed
+            pad = int(seen.path.split("pad=", 1)[1])
+            body = "." * pad + seen.headers.get("x-sig", "") + " tail\n"
+            return 200, text, body.encode()
         if path == "/redirect":
             return 302, {"Location": "/ok"}, b""
         if path == "/redirect-to":

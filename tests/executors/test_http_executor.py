@@ -638,8 +638,50 @@ async def test_a_redirect_to_another_scheme_is_not_followed(
     result = await executor.execute(job, make_context(LogRecorder()))
     assert result.outcome == "failed" and not result.retryable
     assert result.error == (
-        "invalid redirect target (Request URL has an unsupported protocol 'ftp://'.)"
+        "invalid redirect target (Location 'ftp://files.example.com/x' uses the ftp: scheme; "
+        "only http and https redirects are followed)"
     )
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "file:/etc/passwd",
+        "file:///etc/passwd",
+        "FILE://localhost/etc/passwd",
+        "data:text/plain,hello",
+        "javascript:alert(1)",
+        "ftp:/x",
+        "gopher://files.example.com/x",
+    ],
+)
+async def test_a_redirect_to_a_non_http_scheme_is_refused_not_taken_as_a_path(
+    executor: HttpExecutorLike, http_server: TargetServer, location: str
+):
+    """aiohttp used to read `file:/etc/passwd` (a scheme, no host) as the path
+    /etc/passwd on the current host, and followed it."""
+    log = LogRecorder()
+    job = spec(http_server.url(f"/redirect-to?to={location}"), followRedirects=True)
+    result = await executor.execute(job, make_context(log))
+    assert result.outcome == "failed" and not result.retryable
+    scheme = location.split(":", 1)[0].lower()
+    assert result.error == (
+        f"invalid redirect target (Location {location!r} uses the {scheme}: scheme; "
+        "only http and https redirects are followed)"
+    )
+    assert len(http_server.requests) == 1  # nothing was requested after the redirect
+    assert log.texts("system")[-1].endswith(f"→ {result.error}")
+
+
+@pytest.mark.parametrize("location", ["data:text/plain,hello", "javascript:alert(1)"])
+async def test_an_unusable_location_is_only_reported_by_a_job_that_follows_it(
+    executor: HttpExecutorLike, http_server: TargetServer, location: str
+):
+    """A job that does not follow redirects sees the 302 itself (httpx used to fail it on
+    a Location it never meant to follow)."""
+    job = spec(http_server.url(f"/redirect-to?to={location}"))
+    result = await executor.execute(job, make_context(LogRecorder()))
+    assert (result.outcome, result.http_status, result.error) == ("failed", 302, "HTTP 302 Found")
 
 
 async def test_secret_headers_follow_a_same_origin_redirect(
@@ -692,6 +734,9 @@ async def test_both_clients_log_and_report_alike(http_server: TargetServer, unus
         spec(http_server.url("/redirect"), followRedirects=True),
         spec(http_server.url("/redirect")),
         spec(http_server.url("/loop"), followRedirects=True),
+        spec(http_server.url("/redirect-to?to=file:/etc/passwd"), followRedirects=True),
+        spec(http_server.url("/redirect-to?to=data:text/plain,x"), followRedirects=True),
+        spec(http_server.url("/redirect-to?to=data:text/plain,x")),
         spec(f"http://127.0.0.1:{unused_port}/"),
         spec("http://no-such-host.invalid/"),
     ]

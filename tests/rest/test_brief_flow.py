@@ -45,11 +45,11 @@ async def test_brief_flow(anon: Client) -> None:
     assert job["script"]["command"] == "node"
     assert job["script"]["args"] == ["scripts/hello.js"]
     assert job["script"]["cwd"] == "./"
-    assert job["retry"] == {
+    assert job["retry"] == {  # the defaults: retries after 15-30 s, then 1-2 min
         "maxAttempts": 3,
-        "initialDelay": 1.0,
-        "maxDelay": 300.0,
-        "multiplier": 2.0,
+        "initialDelay": 30.0,
+        "maxDelay": 600.0,
+        "multiplier": 4.0,
     }
     assert job["concurrency"] == "allow" and job["misfire"] == "coalesce"
     assert job["paused"] is False
@@ -193,7 +193,9 @@ async def test_sessions_refresh_logout_and_me(anon: Client) -> None:
     assert forgot.status_code == 202
     unknown = await anon.post("/api/auth/forgot", json={"email": "nobody@example.com"})
     assert unknown.status_code == 202 and unknown.json() == forgot.json()
-    bad_reset = await anon.post("/api/auth/reset", json={"token": "nope", "password": "x" * 12})
+    bad_reset = await anon.post(
+        "/api/auth/reset", json={"token": "nope", "password": "plum ferry 47 kite"}
+    )
     assert bad_reset.status_code == 422 and error_of(bad_reset)["field"] == "token"
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.config import ConfigError, Settings
 from app.db.engine import Database
-from app.db.models import AuditEntry, ResetToken
+from app.db.models import AuditEntry, RateLimit, ResetToken
 from app.domain.errors import RateLimited, Unauthenticated, ValidationError
 from app.services import throttle
 from app.services.auth import AuthService
@@ -75,6 +75,20 @@ async def test_reset_link_arrives_by_email_and_works_once(
     assert audit[1].detail == {"sessions_revoked": 1}
 
 
+async def test_a_common_password_is_refused_and_the_link_still_works(
+    db: Database, mail_auth: AuthService, inbox: Inbox
+) -> None:
+    await add_user(db, "ada@example.com")
+    await mail_auth.request_password_reset("ada@example.com")
+    await mail_auth.mailer.drain()
+    token = reset_token_from(inbox)
+    with pytest.raises(ValidationError, match="one of the most common passwords") as error:
+        await mail_auth.reset_password(token, "Sunshine1")
+    assert error.value.field == "password"
+    await mail_auth.reset_password(token, NEW_PASSWORD)  # not used up by the refusal
+    await mail_auth.login("ada@example.com", NEW_PASSWORD)
+
+
 async def test_an_expired_reset_link_fails(
     db: Database, mail_auth: AuthService, inbox: Inbox, clock: FakeClock
 ) -> None:
@@ -117,19 +131,26 @@ async def test_reset_requests_are_throttled_per_address(
     await mail_auth.request_password_reset("anyone@example.com", ip="10.0.0.7")
 
 
-async def test_a_successful_reset_lifts_a_sign_in_lockout(
+async def test_a_successful_reset_lifts_the_sign_in_delays_of_the_account(
     db: Database, mail_auth: AuthService, inbox: Inbox, clock: FakeClock
 ) -> None:
     await add_user(db, "ada@example.com")
-    key = throttle.make_key("login:acct", "ada@example.com")
-    for _ in range(throttle.LOGIN_PER_ACCOUNT.limit):  # as many failed sign-ins
-        await throttle.hit_limit(db, key, throttle.LOGIN_PER_ACCOUNT, now=clock.now())
-    with pytest.raises(RateLimited):
-        await mail_auth.login("ada@example.com", PASSWORD)
+    backoff = throttle.LOGIN_PER_ACCOUNT_AND_IP
+    for ip in ("10.0.0.1", "10.0.0.2"):
+        key = throttle.login_pair_key("ada@example.com", ip)
+        for _ in range(backoff.free + 10):  # enough failed sign-ins for a long wait
+            await throttle.hit_backoff(db, key, backoff, now=clock.now())
+        with pytest.raises(RateLimited):
+            await mail_auth.login("ada@example.com", PASSWORD, ip=ip)
+    bob_key = throttle.login_pair_key("bob@example.com", "10.0.0.1")
+    await throttle.hit_backoff(db, bob_key, backoff, now=clock.now())
     await mail_auth.request_password_reset("ada@example.com")
     await mail_auth.mailer.drain()
     await mail_auth.reset_password(reset_token_from(inbox), NEW_PASSWORD)
-    await mail_auth.login("ada@example.com", NEW_PASSWORD)
+    await mail_auth.login("ada@example.com", NEW_PASSWORD, ip="10.0.0.1")
+    await mail_auth.login("ada@example.com", NEW_PASSWORD, ip="10.0.0.2")
+    async with db.session() as session:
+        assert await session.get(RateLimit, bob_key) is not None  # other accounts keep theirs
 
 
 async def test_without_smtp_the_email_goes_to_the_log(

@@ -8,6 +8,7 @@ import pytest
 
 from app.db.engine import Database
 from app.domain.errors import Conflict, Unauthenticated, ValidationError
+from app.services.access import Principal
 from app.services.auth import AuthService
 from app.services.passwords import check_password_rules, verify_password_async
 from app.services.users import create_user, find_user_by_email, normalise_email
@@ -48,6 +49,13 @@ async def test_one_account_per_address_whatever_the_case(db: Database, auth: Aut
         ("short", "at least 8 characters"),
         (" " * 12, "only spaces"),
         ("x" * 129, "at most 128 characters"),
+        ("aaaaaaaaaaaa", "at least 4 different characters"),
+        ("abababababab", "at least 4 different characters"),
+        ("password", "one of the most common passwords"),
+        ("Password123", "one of the most common passwords"),  # case does not help
+        ("qwertyuiop", "one of the most common passwords"),
+        ("iloveyou2", "one of the most common passwords"),
+        (" 12345678 ", "one of the most common passwords"),  # nor surrounding spaces
     ],
 )
 async def test_password_rules_name_the_rule(auth: AuthService, password: str, message: str) -> None:
@@ -80,3 +88,21 @@ async def test_roles_at_creation(db: Database) -> None:
     assert [first.role, second.role, third.role] == ["admin", "viewer", "member"]
     with pytest.raises(ValidationError, match="unknown role 'root'"):
         await create_user(db, "fourth@example.com", PASSWORD, role="root")
+
+
+def test_the_common_password_list_ships_with_the_package() -> None:
+    from app.services.passwords import COMMON_PASSWORDS_FILE, MIN_LENGTH, common_passwords
+
+    common = common_passwords()
+    assert COMMON_PASSWORDS_FILE.is_file() and len(common) > 8000
+    assert {"password", "12345678", "iloveyou", "qwertyuiop", "baseball"} <= common
+    assert all(len(p) >= MIN_LENGTH and p == p.lower() for p in common)  # shorter: refused anyway
+
+
+async def test_changing_to_a_common_password_is_refused(db: Database, auth: AuthService) -> None:
+    user = await add_user(db, "ada@example.com")
+    principal = Principal(user.id, user.email, user.role, "write", False)
+    with pytest.raises(ValidationError, match="one of the most common passwords") as error:
+        await auth.change_password(principal, PASSWORD, "football1")
+    assert error.value.field == "newPassword"
+    await auth.login("ada@example.com", PASSWORD)  # unchanged

@@ -37,6 +37,10 @@ class FlakyTarget(TargetServer):
             return (429, {"Retry-After": "1"}, b"") if len(hits) == 1 else (200, {}, b"ok")
         if path == "/always-500":
             return 500, {}, b"down"
+        if path == "/nul":  # a NUL byte in a text body
+            return 200, {"Content-Type": "text/plain"}, b"before\x00after\n"
+        if path == "/utf7-nul":  # no NUL byte on the wire, but one once decoded
+            return 200, {"Content-Type": "text/plain; charset=utf-7"}, b"x+AAA-y\n"
         return await super().route(seen)
 
 

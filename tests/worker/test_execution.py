@@ -111,9 +111,9 @@ async def test_500_then_success_retries_with_growing_delays(db, worker_settings,
     keys = [r.headers["idempotency-key"] for r in target.requests]
     assert keys == [f"dts-run-{first.id}"] * 3
     assert [r.headers["x-dts-attempt"] for r in target.requests] == ["1", "2", "3"]
-    # Retries waited (full jitter: uniform in [0, cap]), and waits never exceed the caps.
+    # Retries waited (jitter: uniform in [cap/2, cap]), and waits never exceed the caps.
     gaps = [(history[i + 1].run_after - history[i].finished_at).total_seconds() for i in range(2)]
-    assert 0 <= gaps[0] <= 0.4 + 0.05 and 0 <= gaps[1] <= 1.2 + 0.05
+    assert 0.2 - 0.05 <= gaps[0] <= 0.4 + 0.05 and 0.6 - 0.05 <= gaps[1] <= 1.2 + 0.05
 
 
 async def test_429_retry_after_is_honoured(db, worker_settings, target) -> None:

@@ -41,6 +41,7 @@ from worker.executors.http_common import (
     Exchange,
     Failure,
     HttpExecutorBase,
+    InvalidRedirect,
     Resolver,
     TargetRefused,
     TooManyRedirects,
@@ -54,6 +55,7 @@ from worker.executors.http_common import (
     parse_retry_after,
     reason_phrase,
     refuse_forbidden,
+    refuse_unfollowable_location,
     resolve_host,
     unresolvable_message,
 )
@@ -157,6 +159,24 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
+_REDIRECT_ERROR = "dts.redirect_error"
+
+
+class _ExecutorClient(httpx.AsyncClient):
+    """httpx's client, minus one habit: it builds the next request of every redirect
+    response, even with `follow_redirects=False`, and raises if the Location is unusable
+    (`data:…`), failing a job that never asked to follow it. The executor follows
+    redirects itself, so a Location that cannot be built is noted on the response
+    (`next_request` stays None) and reported only if the job follows it."""
+
+    def _build_redirect_request(self, request: httpx.Request, response: httpx.Response) -> Any:
+        try:
+            return super()._build_redirect_request(request, response)
+        except (httpx.InvalidURL, httpx.RemoteProtocolError) as error:
+            response.extensions[_REDIRECT_ERROR] = error
+            return None
+
+
 def build_http_client(
     *,
     allow_private: bool,
@@ -177,7 +197,7 @@ def build_http_client(
     )
     backend = GuardedNetworkBackend(allow_private=allow_private, resolver=resolver)
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(
+    return _ExecutorClient(
         transport=_GuardedTransport(
             limits=limits,
             backend=backend,
@@ -252,9 +272,17 @@ class HttpExecutor(HttpExecutorBase[httpx.Request]):
         hops: list[str] = []
         for _hop in range(MAX_REDIRECTS + 1):
             response = await self.client.send(request, stream=True)
-            next_request = response.next_request
-            if not (spec.follow_redirects and next_request is not None):
+            if not (spec.follow_redirects and response.has_redirect_location):
                 break
+            next_request = response.next_request
+            try:
+                refuse_unfollowable_location(response.headers["Location"])
+                if next_request is None:
+                    unusable = response.extensions.get(_REDIRECT_ERROR)
+                    raise InvalidRedirect(str(unusable or "no usable Location"))
+            except InvalidRedirect:
+                await response.aclose()
+                raise
             await _read_capped(response, MAX_BODY_READ)  # keeps the connection reusable
             hops.append(
                 hop_line(

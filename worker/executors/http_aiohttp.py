@@ -65,6 +65,7 @@ from worker.executors.http_common import (
     reason_phrase,
     redirect_method,
     refuse_forbidden,
+    refuse_unfollowable_location,
     resolve_host,
     unresolvable_message,
 )
@@ -343,6 +344,7 @@ def _redirect(
     location = response.headers.get("Location")
     if response.status not in REDIRECT_STATUSES or location is None:
         return None
+    refuse_unfollowable_location(location)
     try:
         target = URL(location)
         if target.scheme and not target.host:  # "http:/path": httpx takes the host

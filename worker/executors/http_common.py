@@ -16,6 +16,7 @@ import errno
 import ipaddress
 import logging
 import os
+import re
 import socket
 import ssl
 import time
@@ -30,6 +31,7 @@ from typing import Generic, NamedTuple, TypeVar
 from app import __version__
 from app.domain.job_spec import HttpSpec, forbidden_address_reason, refusal_message
 from worker.executors.base import ExecutionContext, ExecutionResult, Outcome, summarise
+from worker.redaction import Redactor
 
 logger = logging.getLogger("worker.executors.http")
 
@@ -57,6 +59,29 @@ class TooManyRedirects(Exception):
 
 class InvalidRedirect(Exception):
     """A Location the executor will not follow (unparseable, or not http/https)."""
+
+
+# RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ":". A relative
+# reference cannot start like this (its first segment may not hold a colon).
+_LOCATION_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]*):")
+_LOCATION_SHOWN = 200
+
+
+def refuse_unfollowable_location(location: str) -> None:
+    """Raise InvalidRedirect if `location` names a scheme other than http or https.
+
+    Checked on the header's text, before any client parses it: a client that fills in a
+    missing host (`file:/etc/passwd`, `data:text/plain,x` have none) would otherwise turn
+    it into a path on the current host, and each client words its failure differently.
+    """
+    match = _LOCATION_SCHEME.match(location)
+    if match is None or match.group(1).lower() in ("http", "https"):
+        return
+    shown = location if len(location) <= _LOCATION_SHOWN else location[:_LOCATION_SHOWN] + "…"
+    raise InvalidRedirect(
+        f"Location {shown!r} uses the {match.group(1).lower()}: scheme; "
+        "only http and https redirects are followed"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -240,6 +265,14 @@ def decode_body(body: bytes, charset: str | None) -> str:
         return body.decode("utf-8", errors="replace")
 
 
+def encoded_size(text: str, charset: str | None) -> int:
+    """How many bytes `text` took in the body (as `decode_body` read it)."""
+    try:
+        return len(text.encode(charset or "utf-8", errors="replace"))
+    except LookupError:
+        return len(text.encode("utf-8", errors="replace"))
+
+
 def size_text(exchange: Exchange) -> str:
     more = "" if exchange.body_complete else "more than "
     return f"{more}{exchange.body_size} bytes"
@@ -375,7 +408,7 @@ class HttpExecutorBase(ABC, Generic[RequestT]):
         for name in LOGGED_RESPONSE_HEADERS:
             if name in exchange.headers:
                 await ctx.log("system", f"{name}: {exchange.headers[name]}")
-        text = await self._log_body(exchange, ctx)
+        text = await self._log_body(exchange, spec, ctx)
 
         if spec.is_success(status):
             return ExecutionResult(
@@ -393,7 +426,10 @@ class HttpExecutorBase(ABC, Generic[RequestT]):
             retry_after=retry_after if retryable else None,
         )
 
-    async def _log_body(self, exchange: Exchange, ctx: ExecutionContext) -> str | None:
+    async def _log_body(
+        self, exchange: Exchange, spec: HttpSpec, ctx: ExecutionContext
+    ) -> str | None:
+        """Log the body's first `max_body_log` bytes, secrets masked; return that text."""
         if not exchange.body:
             return None
         content_type = exchange.headers.get("content-type", "")
@@ -402,10 +438,24 @@ class HttpExecutorBase(ABC, Generic[RequestT]):
             return None
         shown = exchange.body[: self.max_body_log]
         text = decode_body(shown, exchange.charset)
+        shown_size = len(shown)
+        redact = Redactor.for_spec(spec)
+        if redact:
+            if len(exchange.body) > len(shown):
+                # A secret the cap cuts in two would be recognised in neither half: look
+                # past the cap (a character is at most 4 bytes), and end before it.
+                window = exchange.body[: self.max_body_log + 4 * redact.longest]
+                whole = decode_body(window, exchange.charset)
+                end = redact.safe_end(whole, len(text))
+                if end < len(text):
+                    text = whole[:end]
+                    shown_size = encoded_size(text, exchange.charset)
+            # Masked before anything cuts it again (the summary).
+            text = redact(text)
         for line in text.splitlines():
             await ctx.log("stdout", line)
-        if len(exchange.body) > self.max_body_log or not exchange.body_complete:
+        if len(exchange.body) > shown_size or not exchange.body_complete:
             await ctx.log(
-                "system", f"body truncated: showing {len(shown)} of {size_text(exchange)}"
+                "system", f"body truncated: showing {shown_size} of {size_text(exchange)}"
             )
         return text
