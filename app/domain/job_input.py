@@ -36,6 +36,7 @@ CONCURRENCY_POLICIES = ("allow", "forbid", "replace")
 MISFIRE_POLICIES = ("coalesce", "all", "skip")
 MAX_TIMEOUT_SECONDS = 24 * 3600.0
 MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 2000
 
 TOP_LEVEL_FIELDS = {
     "type",
@@ -215,8 +216,10 @@ def parse_job_input(
         raise ValidationError(f"the {job_type} request is required", field=job_type)
 
     description = data.get("description", base.description if base else "")
-    if not isinstance(description, str) or len(description) > 2000:
-        raise ValidationError("expected text of at most 2000 characters", field="description")
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValidationError(
+            f"expected text of at most {MAX_DESCRIPTION_LENGTH} characters", field="description"
+        )
 
     defaults = base or JobDraft(name=name, type=job_type, spec=spec, schedule=None)  # type: ignore[arg-type]
     deadline = data.get("startingDeadlineSeconds", defaults.starting_deadline_seconds)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
 
 JobType = Literal["http", "script"]
 
@@ -209,7 +209,7 @@ def parse_http_spec(data: Any, *, stored: bool = False) -> HttpSpec:
 def _parse_method(value: Any) -> str:
     if not isinstance(value, str) or value.upper() not in HTTP_METHODS:
         raise ValidationError(
-            f"{value!r} is not a supported method; use one of {', '.join(HTTP_METHODS)}",
+            f"method must be one of {', '.join(HTTP_METHODS)}, not {shown(value)}",
             field="http.method",
         )
     return value.upper()
@@ -233,9 +233,9 @@ def validate_url(value: Any, *, field: str) -> str:
         raise ValidationError(f"{url!r} is not a valid URL ({error})", field=field) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        shown = f"{scheme}:" if scheme else "no scheme"
+        given = f"{scheme}:" if scheme else "no scheme"
         raise ValidationError(
-            f"{shown} is not allowed; the URL must start with http:// or https://", field=field
+            f"{given} is not allowed; the URL must start with http:// or https://", field=field
         )
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise ValidationError(

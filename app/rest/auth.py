@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.domain.errors import Forbidden, Unauthenticated
+from app.domain.errors import Forbidden, Unauthenticated, ValidationError, shown
 from app.rest.request import caller, client_ip, object_body, services_of, text_field
 from app.rest.shapes import session_json, user_json
 from app.services import users
@@ -36,7 +36,10 @@ async def refresh(request: Request) -> JSONResponse:
     data = await object_body(request)
     token = data.get("refreshToken")
     if not isinstance(token, str) or not token:
-        raise Unauthenticated("send the refresh token from sign-in as refreshToken")
+        raise ValidationError(
+            "send the refresh token from sign-in as refreshToken (a string)",
+            field="refreshToken",
+        )
     pair = await services_of(request).auth.refresh(
         token, ip=client_ip(request), user_agent=request.headers.get("user-agent")
     )
@@ -48,9 +51,16 @@ async def logout(request: Request) -> Response:
     data = await object_body(request, required=False)
     services = services_of(request)
     token = data.get("refreshToken")
-    if isinstance(token, str) and token:
+    everywhere = data.get("everywhere")
+    if token is not None and not isinstance(token, str):
+        raise ValidationError(f"expected a string, got {shown(token)}", field="refreshToken")
+    if everywhere is not None and not isinstance(everywhere, bool):
+        raise ValidationError(
+            f"expected true or false, got {shown(everywhere)}", field="everywhere"
+        )
+    if token:
         await services.auth.logout(token)
-    if data.get("everywhere") is True:
+    if everywhere:
         principal = await caller(request)
         if principal.via_token:
             raise Forbidden("an API token cannot sign out sessions; sign in to do that")

@@ -2,7 +2,9 @@
 
 Written out rather than generated, so it says what clients may rely on (the shapes in
 `app/rest/shapes.py`, the errors of `app/rest/errors.py`), not what a framework guessed.
-A test checks that every route in `app/rest/routes.py` appears here and the reverse.
+A test checks that every route in `app/rest/routes.py` appears here and the reverse, and
+`tests/rest/test_openapi_agreement.py` that the request schemas accept exactly what the
+validators accept: bounds come from the validators' own constants, so they cannot drift.
 """
 
 from __future__ import annotations
@@ -14,15 +16,32 @@ from starlette.responses import JSONResponse
 
 from app import __version__
 from app.db.models import RUN_STATUSES
-from app.domain.job_input import CONCURRENCY_POLICIES, MISFIRE_POLICIES
+from app.domain.job_input import (
+    CONCURRENCY_POLICIES,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TIMEOUT_SECONDS,
+    MISFIRE_POLICIES,
+)
+from app.domain.job_spec import HTTP_METHODS, MAX_SUCCESS_STATUSES, MAX_URL_LENGTH
 from app.domain.retry import (
     DEFAULT_INITIAL_DELAY,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_DELAY,
     DEFAULT_MULTIPLIER,
+    MAX_ATTEMPTS,
+    MAX_DELAY,
+    MAX_MULTIPLIER,
 )
-from app.domain.schedule import MAX_COUNT
+from app.domain.schedule import (
+    MAX_COUNT,
+    MAX_CRON_LENGTH,
+    MAX_INTERVAL_SECONDS,
+    MIN_INTERVAL_SECONDS,
+)
 from app.rest.request import MAX_BODY_BYTES
+from app.services.api_tokens import MAX_NAME_LENGTH as MAX_TOKEN_NAME_LENGTH
+from app.services.inspector import MAX_ZONES
 from app.services.runs import MAX_PAGE
 
 Schema = dict[str, Any]
@@ -45,10 +64,41 @@ def obj(properties: dict[str, Schema], required: list[str] | None = None, **extr
 
 
 STRING: Schema = {"type": "string"}
+TEXT: Schema = {"type": "string", "minLength": 1}  # the server refuses an empty string
+NAMED: Schema = {"type": "string", "pattern": "\\S"}  # and a blank one, where it strips
 INSTANT: Schema = {"type": "string", "format": "date-time"}
+ZONE: Schema = {"type": "string", "minLength": 1, "example": "Europe/Berlin"}
+CRON: Schema = {
+    "type": "string",
+    "pattern": "\\S",
+    "maxLength": MAX_CRON_LENGTH,
+    "example": "*/2 * * * *",
+}
 ID: Schema = {"type": "integer", "minimum": 1}
 BOOL: Schema = {"type": "boolean"}
 NUMBER: Schema = {"type": "number"}
+
+HEADER_VALUE: Schema = {"type": ["string", "number"], "description": "a number is sent as text"}
+JOB_FIELDS: dict[str, Schema] = {
+    "type": {"type": "string", "enum": ["http", "script"]},
+    "name": {**NAMED, "maxLength": MAX_NAME_LENGTH},
+    "description": {"type": "string", "maxLength": MAX_DESCRIPTION_LENGTH},
+    "schedule": ref("Schedule"),
+    "timezone": {
+        **nullable(ZONE),
+        "default": "UTC",
+        "description": "IANA zone name the cron string is read in",
+    },
+    "http": ref("HttpSpec"),
+    "script": ref("ScriptSpec"),
+    "retry": ref("Retry"),
+    "timeoutSeconds": {**NUMBER, "minimum": 1, "maximum": MAX_TIMEOUT_SECONDS},
+    "concurrency": {"type": "string", "enum": list(CONCURRENCY_POLICIES)},
+    "misfire": {"type": "string", "enum": list(MISFIRE_POLICIES)},
+    "misfireLimit": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "startingDeadlineSeconds": nullable({**NUMBER, "minimum": 1, "maximum": 7 * 86400}),
+    "paused": BOOL,
+}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -86,7 +136,7 @@ SCHEMAS: dict[str, Schema] = {
         ]
     },
     "Credentials": obj(
-        {"email": {"type": "string", "example": "ada@example.com"}, "password": STRING},
+        {"email": {**TEXT, "example": "ada@example.com"}, "password": TEXT},
         ["email", "password"],
     ),
     "Session": obj(
@@ -103,49 +153,108 @@ SCHEMAS: dict[str, Schema] = {
     "Ok": obj({"ok": BOOL, "message": STRING}, ["ok"]),
     "Retry": obj(
         {
-            "maxAttempts": {"type": "integer", "minimum": 1, "default": DEFAULT_MAX_ATTEMPTS},
+            "maxAttempts": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_ATTEMPTS,
+                "default": DEFAULT_MAX_ATTEMPTS,
+            },
             "initialDelay": {
                 **NUMBER,
+                "minimum": 0,
+                "maximum": MAX_DELAY,
                 "default": DEFAULT_INITIAL_DELAY,
                 "description": "seconds of backoff after the first failure (the wait is "
                 "between half of it and all of it)",
             },
-            "maxDelay": {**NUMBER, "default": DEFAULT_MAX_DELAY, "description": "seconds"},
-            "multiplier": {**NUMBER, "default": DEFAULT_MULTIPLIER},
+            "maxDelay": {
+                **NUMBER,
+                "minimum": 0,
+                "maximum": MAX_DELAY,
+                "default": DEFAULT_MAX_DELAY,
+                "description": "seconds, at least initialDelay",
+            },
+            "multiplier": {
+                **NUMBER,
+                "minimum": 1,
+                "maximum": MAX_MULTIPLIER,
+                "default": DEFAULT_MULTIPLIER,
+            },
         },
+        additionalProperties=False,
         description="left out on create: the defaults (3 attempts, retries after 15-30 s, "
         "then 1-2 min); on update: unchanged",
     ),
     "Schedule": {
         "description": "a cron string (read in `timezone`), or one of the schedule objects",
         "anyOf": [
-            {"type": "string", "example": "*/2 * * * *"},
-            obj({"cron": STRING, "timezone": STRING}, ["cron"]),
-            obj({"everySeconds": NUMBER, "anchor": INSTANT}, ["everySeconds"]),
-            obj({"at": INSTANT}, ["at"]),
+            CRON,
+            obj(
+                {"cron": CRON, "timezone": nullable(ZONE), "kind": {"const": "cron"}},
+                ["cron"],
+                additionalProperties=False,
+            ),
+            obj(
+                {
+                    "everySeconds": {
+                        **NUMBER,
+                        "minimum": MIN_INTERVAL_SECONDS,
+                        "maximum": MAX_INTERVAL_SECONDS,
+                    },
+                    "anchor": nullable(INSTANT),
+                    "timezone": nullable(ZONE),
+                    "kind": {"const": "interval"},
+                },
+                ["everySeconds"],
+                additionalProperties=False,
+            ),
+            obj(
+                {"at": INSTANT, "timezone": nullable(ZONE), "kind": {"const": "at"}},
+                ["at"],
+                additionalProperties=False,
+            ),
         ],
     },
-    "HttpHeader": obj({"name": STRING, "value": STRING, "secret": BOOL}, ["name", "value"]),
+    "HttpHeader": obj(
+        {"name": TEXT, "value": HEADER_VALUE, "secret": BOOL},
+        ["name", "value"],
+        additionalProperties=False,
+    ),
     "HttpSpec": obj(
         {
             "method": {
                 "type": "string",
-                "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                "enum": [*HTTP_METHODS, *(m.lower() for m in HTTP_METHODS)],
+                "description": "either case",
             },
-            "url": {"type": "string", "example": "https://example.com/hook"},
+            "url": {
+                "type": "string",
+                "pattern": "\\S",
+                "maxLength": MAX_URL_LENGTH,
+                "example": "https://example.com/hook",
+            },
             "headers": {
                 "description": "{name: value}, or a list of {name, value, secret}; secret "
                 "values are encrypted at rest and shown as ••••••",
                 "anyOf": [
-                    {"type": "object", "additionalProperties": {"type": "string"}},
+                    {"type": "object", "additionalProperties": HEADER_VALUE},
                     {"type": "array", "items": ref("HttpHeader")},
+                    {"type": "null"},
                 ],
             },
             "body": {"description": "text, or any JSON value (sent as application/json)"},
-            "successStatuses": nullable({"type": "array", "items": {"type": "integer"}}),
+            "successStatuses": nullable(
+                {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 100, "maximum": 599},
+                    "maxItems": MAX_SUCCESS_STATUSES,
+                    "description": "accepted besides 2xx",
+                }
+            ),
             "followRedirects": BOOL,
         },
         ["url"],
+        additionalProperties=False,
     ),
     "ScriptSpec": obj(
         {
@@ -155,24 +264,10 @@ SCHEMAS: dict[str, Schema] = {
             "env": {"type": "object", "additionalProperties": {"type": "string"}},
         },
         ["command"],
+        additionalProperties=False,
     ),
     "JobInput": obj(
-        {
-            "type": {"type": "string", "enum": ["http", "script"]},
-            "name": {"type": "string", "maxLength": 200},
-            "description": STRING,
-            "schedule": ref("Schedule"),
-            "timezone": {"type": "string", "example": "UTC", "description": "IANA zone name"},
-            "http": ref("HttpSpec"),
-            "script": ref("ScriptSpec"),
-            "retry": ref("Retry"),
-            "timeoutSeconds": NUMBER,
-            "concurrency": {"type": "string", "enum": list(CONCURRENCY_POLICIES)},
-            "misfire": {"type": "string", "enum": list(MISFIRE_POLICIES)},
-            "misfireLimit": {"type": "integer", "minimum": 1, "maximum": 1000},
-            "startingDeadlineSeconds": nullable(NUMBER),
-            "paused": BOOL,
-        },
+        JOB_FIELDS,
         ["type", "name", "schedule"],
         additionalProperties=False,
         description="script jobs need the admin role; give `http` or `script` to match `type`",
@@ -183,6 +278,12 @@ SCHEMAS: dict[str, Schema] = {
             "timezone": "UTC",
             "script": {"command": "node", "args": ["scripts/hello.js"], "cwd": "./"},
         },
+    ),
+    "JobPatch": obj(
+        JOB_FIELDS,
+        additionalProperties=False,
+        description="any subset of the job's fields; `type` cannot change",
+        example={"paused": True},
     ),
     "Job": obj(
         {
@@ -267,11 +368,14 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "PreviewInput": obj(
         {
-            "cron": {"type": "string", "example": "*/2 * * * *"},
-            "timezone": {"type": "string", "example": "UTC"},
-            "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 10},
-            "from": {"type": "string", "format": "date-time", "description": "default: now"},
-            "zones": {"type": "array", "items": STRING, "maxItems": 10},
+            "cron": CRON,
+            "timezone": {**nullable(ZONE), "default": "UTC"},
+            "count": {
+                **nullable({"type": "integer", "minimum": 1, "maximum": MAX_COUNT}),
+                "default": 10,
+            },
+            "from": {**nullable(INSTANT), "description": "default: now"},
+            "zones": nullable({"type": "array", "items": ZONE, "maxItems": MAX_ZONES}),
         },
         ["cron"],
         additionalProperties=False,
@@ -445,7 +549,7 @@ def paths() -> dict[str, Schema]:
                 "Refresh",
                 "auth",
                 ("200", "a new session; the refresh token sent is used up", ref("Session")),
-                body=obj({"refreshToken": STRING}, ["refreshToken"]),
+                body=obj({"refreshToken": TEXT}, ["refreshToken"]),
                 errors=("400", "401", "413", "422"),
                 public=True,
             )
@@ -455,7 +559,7 @@ def paths() -> dict[str, Schema]:
                 "Logout",
                 "auth",
                 ("204", "signed out", None),
-                body=obj({"refreshToken": STRING, "everywhere": BOOL}),
+                body=obj({"refreshToken": nullable(STRING), "everywhere": nullable(BOOL)}),
                 body_required=False,
                 errors=("400", "401", "413", "422"),
                 public=True,
@@ -466,7 +570,7 @@ def paths() -> dict[str, Schema]:
                 "Forgot password",
                 "auth",
                 ("202", "a reset link is mailed if the account exists", ref("Ok")),
-                body=obj({"email": STRING}, ["email"]),
+                body=obj({"email": TEXT}, ["email"]),
                 errors=("400", "413", "422", "429"),
                 public=True,
             )
@@ -476,7 +580,7 @@ def paths() -> dict[str, Schema]:
                 "Reset password",
                 "auth",
                 ("200", "password changed", ref("Ok")),
-                body=obj({"token": STRING, "password": STRING}, ["token", "password"]),
+                body=obj({"token": TEXT, "password": TEXT}, ["token", "password"]),
                 errors=("400", "413", "422", "429"),
                 public=True,
             )
@@ -521,7 +625,7 @@ def paths() -> dict[str, Schema]:
                 "Update job",
                 "jobs",
                 ("200", "the changed job", ref("Job")),
-                body={**ref("JobInput"), "description": "any subset of the job's fields"},
+                body=ref("JobPatch"),
                 params=[JOB_ID],
                 errors=write,
             ),
@@ -668,9 +772,9 @@ def paths() -> dict[str, Schema]:
                 ("201", "the token, shown this once", ref("NewApiToken")),
                 body=obj(
                     {
-                        "name": STRING,
-                        "scope": {"type": "string", "enum": ["read", "write"]},
-                        "expiresAt": INSTANT,
+                        "name": {**NAMED, "maxLength": MAX_TOKEN_NAME_LENGTH},
+                        "scope": {"type": "string", "enum": ["read", "write"], "default": "read"},
+                        "expiresAt": nullable(INSTANT),
                     },
                     ["name"],
                 ),

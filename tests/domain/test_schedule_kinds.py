@@ -115,7 +115,7 @@ FROM_FIELDS_BAD = [
     ({**IV, "every_seconds": 0.5}, "schedule.everySeconds", "0.5 seconds is out of range 1-"),
     ({**IV, "every_seconds": 400 * 86400}, "schedule.everySeconds", "34560000 seconds"),
     ({**IV, "every_seconds": float("nan")}, "schedule.everySeconds", "nan"),
-    ({**IV, "every_seconds": True}, "schedule.everySeconds", "True"),
+    ({**IV, "every_seconds": True}, "schedule.everySeconds", "got true"),
     ({"kind": "interval", "every_seconds": 60}, "schedule.anchor", "needs an anchor"),
     ({**IV, "every_seconds": 60, "anchor": datetime(2026, 1, 1)}, "schedule.anchor", "no UTC"),
     (AT, "schedule.at", "needs a time"),

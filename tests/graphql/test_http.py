@@ -230,6 +230,8 @@ async def test_rest_refuses_the_same_times(users: dict[str, Client]) -> None:  #
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "from"
     assert "outside the years 1 to 9999" in response.json()["error"]["message"]
+    runs = await users["a"].get("/api/runs", params={"until": "9999-12-31T23:59:59-05:00"})
+    assert runs.status_code == 422 and runs.json()["error"]["field"] == "until"
 
 
 async def test_a_json_body_nested_too_deeply_is_an_input_error(

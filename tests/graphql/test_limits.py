@@ -10,7 +10,9 @@ import asyncio
 import time
 from zoneinfo import available_timezones
 
-from tests.gql_client import GQL
+import pytest
+
+from tests.gql_client import GQL, GraphQLError
 from tests.graphql.conftest import sign_up
 from tests.live import LiveServer
 
@@ -133,3 +135,26 @@ async def test_heavy_previews_leave_the_event_loop_free(server: LiveServer) -> N
     assert max(waits) < 0.1 * took, (
         f"a request waited {max(waits):.2f} s behind {took:.2f} s of previews"
     )
+
+
+async def test_each_subscription_event_has_a_budget_of_its_own(server: LiveServer) -> None:
+    client = await sign_up(server, "ada@example.com")
+    runs = "nextRuns(count: 100, zones: $zones) { utc }"
+    aliases = " ".join(f"n{i}: {runs}" for i in range(1, 13))  # 12 × 100 × (1 + 9) rows
+    query = f"""subscription($after: ID, $zones: [String!]) {{
+      jobEvents(afterEventId: $after) {{ kind job {{ {aliases} }} }} }}"""
+    position = (await client("{ feedPosition }"))["feedPosition"]
+    job = {"type": "HTTP", "schedule": {"cron": "*/5 * * * *"}}
+    async with client.subscribe(query, after=position, zones=ZONES[:9]) as events:
+        for n in range(2):
+            http = {"url": f"https://example.com/{n}"}
+            await client(CREATE, input={**job, "name": f"job {n}", "http": http})
+        refused = []
+        for _ in range(2):
+            with pytest.raises(GraphQLError) as caught:
+                await events.next()
+            refused.append([e["path"][-1] for e in caught.value.errors])
+    # in each event the first 11 aliases fit in 11,000 rows and the 12th does not; had the
+    # budget carried over, the second event's first alias would have been refused
+    assert refused == [["n12"], ["n12"]]
+    await client.close()
