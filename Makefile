@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test drills lint typecheck pytest install web webtest schema client bench clean
+.PHONY: run test drills lint typecheck pytest install web webtest schema client bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ $(CODEGEN):
 client: $(CODEGEN)
 	mkdir -p clients/generated
 	$(CODEGEN) client
+
+# docs/screenshots/: every dashboard page at 1280 and 390 px, light and dark, from a seeded
+# throwaway `dts up` on loopback, in Debian's Chromium (apt-get install chromium).
+screenshots: install web
+	$(BIN)/python scripts/screenshots.py
 
 bench: install
 	$(BIN)/python -m bench

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,11 +23,9 @@ from app.metrics import Metrics, RequestMetricsMiddleware, metrics_endpoint
 from app.rest.errors import handle_dts_error, handle_http_exception, handle_unexpected
 from app.rest.health import health
 from app.rest.routes import rest_routes
-from app.web import dashboard_routes
+from app.web import WEB_DIST, dashboard_routes
 
 log = logging.getLogger("dts.server")
-
-WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def api_routes() -> list[BaseRoute]:

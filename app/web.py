@@ -1,5 +1,8 @@
 """The dashboard: the built `web/dist` served at `/`, with a fallback to `index.html`.
 
+The GraphQL playground (GraphiQL, built into the same `dist` as `graphiql.html`) is
+answered at GET /graphql by the GraphQL app, through `graphiql_page` here.
+
 Vite names every asset by a hash of its content, so `/assets/*` is cached for a year and
 never revalidated; `index.html` is revalidated on every load, so a new release is picked
 up at once. Any other GET that is not a file (a client-side route such as `/jobs/7`) gets
@@ -9,11 +12,16 @@ mounted before this one, and anything that still reaches us under them is a 404.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+
+# Where `make web` builds the dashboard; `DTS_WEB_DIST` (settings.web_dist) overrides it.
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+GRAPHIQL_HTML = "graphiql.html"
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -34,6 +42,39 @@ color:#101828}code{background:#f2f4f7;padding:.1em .35em;border-radius:4px}
 <p>Looked for: <code>{dist}</code></p>
 </body></html>
 """
+
+
+GRAPHIQL_NOT_BUILT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dts: GraphQL playground not built</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:15px/1.6 system-ui,sans-serif;max-width:36rem;margin:12vh auto;padding:0 1rem;
+color:#101828}code{background:#f2f4f7;padding:.1em .35em;border-radius:4px}
+@media (prefers-color-scheme:dark){body{background:#0b0d12;color:#e8eaef}code{background:#1b2029}}
+</style></head><body>
+<h1>The GraphQL playground is not built</h1>
+<p>The dashboard is not built — run <code>make web</code> (or <code>make run</code>), then
+reload this page. The playground (GraphiQL) is built with the dashboard and served by dts
+itself, so it works offline.</p>
+<p>The API works meanwhile: POST GraphQL to <code>/graphql</code>
+(<code>{"query": "{ me { email } }"}</code>), subscriptions over graphql-transport-ws.</p>
+<p>Looked for: <code>{file}</code></p>
+</body></html>
+"""
+
+
+def graphiql_page(dist: Path) -> Response:
+    """The playground's HTML from the built `dist`, or a page saying how to build it."""
+    page = dist.resolve() / GRAPHIQL_HTML
+    if not page.is_file():
+        return HTMLResponse(
+            GRAPHIQL_NOT_BUILT.replace("{file}", html.escape(str(page))),
+            headers={"Cache-Control": REVALIDATE},
+        )
+    return FileResponse(
+        page,
+        media_type="text/html",
+        headers={"Cache-Control": REVALIDATE, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _under_api(path: str) -> bool:
@@ -65,7 +106,11 @@ class Dashboard:
             return HTMLResponse(NOT_BUILT.replace("{dist}", str(self.dist)))
         found = self._file(path)
         if found is not None and found != self.index:
-            cache = IMMUTABLE if path.startswith("assets/") else SHORT
+            # Pages (graphiql.html) name hashed assets that a release replaces: revalidate.
+            if path.startswith("assets/"):
+                cache = IMMUTABLE
+            else:
+                cache = REVALIDATE if found.suffix == ".html" else SHORT
             return FileResponse(found, headers={"Cache-Control": cache})
         if path.startswith("assets/"):
             # A missing hashed asset (an old tab after a release): a 404, never index.html,

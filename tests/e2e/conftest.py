@@ -59,16 +59,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # ---- the dashboard build ----------------------------------------------------------------
 
 
+# What `npm run build` writes: the dashboard and the GraphQL playground (served at /graphql).
+BUILT_PAGES = ("index.html", "graphiql.html")
+
+
 @pytest.fixture(scope="session")
 def dashboard_dist() -> Path:
-    """web/dist, built now if it is missing (as `make web` does)."""
-    if (DIST / "index.html").is_file():
+    """web/dist, built now (as `make web` does) if a page is missing: a dist built before
+    the playground existed has index.html but no graphiql.html."""
+    if all((DIST / page).is_file() for page in BUILT_PAGES):
         return DIST
     npm = shutil.which("npm")
     if npm is None:
         unavailable("web/dist is missing and npm is not installed to build the dashboard")
     assert npm is not None
-    if not (WEB / "node_modules").is_dir():
+    # npm ci when node_modules is missing or older than the lock file (a new dependency,
+    # such as GraphiQL, would otherwise fail the build).
+    installed = WEB / "node_modules" / ".package-lock.json"
+    lock = WEB / "package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True)
     subprocess.run([npm, "run", "build"], cwd=WEB, check=True)
     return DIST

@@ -73,7 +73,8 @@ def test_sign_up_create_http_job_trigger_and_watch_it_succeed(
     cron.fill("61 * * * *")
     expect(page.get_by_text(re.compile("minute field.*out of range"))).to_be_visible()
     cron.fill("30 2 * * *")
-    page.get_by_label("Timezone").select_option("Europe/Berlin")
+    page.get_by_label("Timezone").fill("berl")
+    page.get_by_role("option", name=re.compile(r"^Europe\/Berlin")).click()
     expect(page.get_by_test_id("schedule-description")).to_have_text("At 02:30 every day")
 
     # The inspector, from a few days before the spring change: 02:30 does not exist that night.

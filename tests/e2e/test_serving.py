@@ -71,6 +71,14 @@ def test_hashed_assets_are_cached_for_a_year_and_index_is_revalidated(tmp_path: 
     assert http.get("/favicon.svg").headers["cache-control"] == "public, max-age=3600"
 
 
+def test_the_playground_page_is_revalidated_like_index_html(tmp_path: Path) -> None:
+    dist = make_dist(tmp_path)
+    (dist / "graphiql.html").write_text("<!doctype html><div id=playground></div>")
+    page = client(dist).get("/graphiql.html")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-cache"
+
+
 def test_client_routes_fall_back_to_index_html(tmp_path: Path) -> None:
     http = client(make_dist(tmp_path))
     for path in ("/jobs", "/jobs/7/edit", "/runs/12", "/reset?token=abc", "/admin/audit"):

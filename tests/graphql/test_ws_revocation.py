@@ -94,6 +94,8 @@ async def test_connection_init_needs_a_valid_token(server: LiveServer) -> None:
             )
             assert response.status_code == 200, (name, response.text)
             assert response.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
+            rest = await http.get("/api/jobs", headers={"Authorization": f"Bearer {token}"})
+            assert rest.status_code == 401, (name, rest.text)
     async with Socket(server) as ws:
         ack = await ws.init(admin.token)
         assert ack["type"] == "connection_ack"

@@ -1,13 +1,13 @@
 // The schedule inspector: the next occurrences side by side in the job's zone, UTC and the
 // viewer's zone, with the times DST moved or doubled highlighted and explained.
-import { useMemo } from "react";
 import { useQuery } from "urql";
 import { PreviewScheduleQuery } from "../api/operations";
 import type { OccurrenceFieldsFragment } from "../gql/graphql";
-import { allTimezones, offsetOf, wallClock, zoneAbbreviation } from "../lib/format";
+import { offsetOf, wallClock, zoneAbbreviation } from "../lib/format";
 import { useDebounced } from "../lib/hooks";
-import type { PreviewAnswer } from "../lib/schedule";
+import { dstCounts, dstEffect, type PreviewAnswer } from "../lib/schedule";
 import { AlertIcon } from "./icons";
+import { TimezonePicker } from "./TimezonePicker";
 
 /** Ask the server for a preview of what the user is typing, 300 ms after they stop. */
 export function useSchedulePreview(
@@ -42,64 +42,37 @@ export function useSchedulePreview(
   };
 }
 
-export function TimezoneSelect({
-  id,
-  value,
-  onChange,
-  viewer,
-  invalid,
-  describedBy,
-}: {
-  id?: string;
-  value: string;
-  onChange: (zone: string) => void;
-  viewer: string;
-  invalid?: boolean;
-  describedBy?: string;
-}) {
-  const groups = useMemo(() => {
-    const byRegion = new Map<string, string[]>();
-    for (const zone of allTimezones()) {
-      const region = zone.includes("/") ? (zone.split("/")[0] as string) : "Other";
-      byRegion.set(region, [...(byRegion.get(region) ?? []), zone]);
-    }
-    return [...byRegion.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, []);
-  const known = groups.some(([, zones]) => zones.includes(value));
+/** What DST does to these runs, one badge per kind: "1 moved by DST", "2 in an hour DST repeats". */
+export function DstSummary({ occurrences }: { occurrences: readonly OccurrenceFieldsFragment[] }) {
+  const counts = dstCounts(occurrences);
+  if (counts.length === 0) return null;
   return (
-    <select
-      id={id}
-      className="select"
-      value={value}
-      onChange={(e) => onChange(e.target.value)}
-      aria-invalid={invalid}
-      aria-describedby={describedBy}
-    >
-      <optgroup label="Suggested">
-        <option value="UTC">UTC</option>
-        {viewer !== "UTC" ? <option value={viewer}>{viewer} (yours)</option> : null}
-        {!known && value !== "UTC" && value !== viewer ? <option value={value}>{value}</option> : null}
-      </optgroup>
-      {groups.map(([region, zones]) => (
-        <optgroup key={region} label={region}>
-          {zones
-            .filter((z) => z !== "UTC" && z !== viewer)
-            .map((zone) => (
-              <option key={zone} value={zone}>
-                {zone.replace(/_/g, " ")}
-              </option>
-            ))}
-        </optgroup>
+    <span className="dst-summary" data-testid="dst-count">
+      {counts.map((c) => (
+        <span key={c.effect} className="badge warn" data-dst-effect={c.effect} title={c.explanation}>
+          {c.text}
+        </span>
       ))}
-    </select>
+    </span>
   );
 }
 
+/** The timezone field of the schedule (kept under this name for the pages that use it). */
+export const TimezoneSelect = TimezonePicker;
+
 function ZoneCell({ local, zone, abbreviation }: { local: string; zone: string; abbreviation?: string }) {
+  // The day and the time wrap apart in a narrow column (a phone); each stays whole.
+  const clock = wallClock(local);
+  const cut = clock.lastIndexOf(" ");
+  const day = clock.slice(0, cut);
+  const time = clock.slice(cut + 1);
   return (
     <span className="occ-when" title={`${local} (${zone})`}>
-      {wallClock(local)}
-      <span className="occ-zone">{abbreviation ?? `UTC${offsetOf(local)}`}</span>
+      <span className="occ-date">{day}</span>{" "}
+      <span className="occ-time">
+        {time}
+        <span className="occ-zone">{abbreviation ?? `UTC${offsetOf(local)}`}</span>
+      </span>
     </span>
   );
 }
@@ -119,7 +92,7 @@ export function OccurrenceTable({
   const extra = extraZones.filter((z) => z !== viewer);
   return (
     <div className="table-wrap">
-      <table className="table stacked" aria-label="Upcoming runs">
+      <table className="table stacked occurrences" aria-label="Upcoming runs">
         <thead>
           <tr>
             <th className="hide-sm">#</th>
@@ -134,11 +107,17 @@ export function OccurrenceTable({
         <tbody>
           {occurrences.map((occurrence, index) => {
             const mine = occurrence.zones.find((z) => z.timezone === viewer);
-            const highlighted = Boolean(occurrence.note) || occurrence.dstShifted;
+            const effect = dstEffect(occurrence);
+            const highlighted = effect !== null || Boolean(occurrence.note);
             return (
-              <tr key={occurrence.utc} className={highlighted ? "dst" : undefined} data-dst={highlighted ? "true" : undefined}>
+              <tr
+                key={occurrence.utc}
+                className={highlighted ? "dst" : undefined}
+                data-dst={highlighted ? "true" : undefined}
+                data-dst-effect={effect ?? undefined}
+              >
                 <td className="muted hide-sm">{index + 1}</td>
-                <td className="wide" data-label={`Job time · ${timezone}`}>
+                <td className="wide" data-label="Job time">
                   <ZoneCell local={occurrence.local} zone={occurrence.timezone} abbreviation={occurrence.abbreviation} />
                   {occurrence.note ? (
                     <div className="dst-note" data-testid="dst-note">
@@ -147,10 +126,10 @@ export function OccurrenceTable({
                     </div>
                   ) : null}
                 </td>
-                <td data-label="UTC">
+                <td className="wide" data-label="UTC">
                   <ZoneCell local={occurrence.utc} zone="UTC" abbreviation="UTC" />
                 </td>
-                <td data-label={`Your time · ${viewer}`}>
+                <td className="wide" data-label="Your time">
                   {mine ? (
                     <ZoneCell local={mine.local} zone={viewer} abbreviation={zoneAbbreviation(occurrence.utc, viewer)} />
                   ) : (

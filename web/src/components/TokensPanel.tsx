@@ -108,13 +108,13 @@ export function TokensPanel({ allUsers, userEmails }: { allUsers: boolean; userE
         </EmptyState>
       ) : (
         <div className="table-wrap">
-          <table className="table" aria-label="API tokens">
+          <table className="table stacked" aria-label="API tokens">
             <thead>
               <tr>
                 <th>Name</th>
                 {allUsers ? <th>User</th> : null}
                 <th>Scope</th>
-                <th className="hide-sm">Created</th>
+                <th>Created</th>
                 <th>Last used</th>
                 <th />
               </tr>
@@ -125,16 +125,20 @@ export function TokensPanel({ allUsers, userEmails }: { allUsers: boolean; userE
               ) : (
                 tokens.map((t) => (
                   <tr key={t.id}>
-                    <td>
+                    <td className="wide">
                       <strong>{t.name}</strong>
                       <div className="sub mono">{t.prefix}…</div>
                     </td>
-                    {allUsers ? <td>{userEmails?.get(t.userId) ?? `user ${t.userId}`}</td> : null}
-                    <td>
+                    {allUsers ? (
+                      <td className="wide" data-label="User">
+                        {userEmails?.get(t.userId) ?? `user ${t.userId}`}
+                      </td>
+                    ) : null}
+                    <td data-label="Scope">
                       <span className={`badge ${t.scope === "WRITE" ? "warn" : ""}`}>{t.scope === "WRITE" ? "read + write" : "read"}</span>
                     </td>
-                    <td className="hide-sm nowrap">{formatLocal(t.createdAt, { year: true })}</td>
-                    <td className="nowrap">{t.lastUsedAt ? <RelativeTime iso={t.lastUsedAt} /> : <span className="muted">never</span>}</td>
+                    <td className="nowrap" data-label="Created">{formatLocal(t.createdAt, { year: true })}</td>
+                    <td className="nowrap" data-label="Last used">{t.lastUsedAt ? <RelativeTime iso={t.lastUsedAt} /> : <span className="muted">never</span>}</td>
                     <td className="num">
                       {t.revokedAt ? (
                         <span className="badge">Revoked</span>

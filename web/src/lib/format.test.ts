@@ -23,6 +23,22 @@ describe("times", () => {
     expect(formatDuration(1530)).toBe("1.53 s");
     expect(formatDuration(95_000)).toBe("1 min 35 s");
   });
+
+  it.each([
+    [59_940, "59.9 s"],
+    [59_960, "1 min"],
+    [60_000, "1 min"],
+    [60_400, "1 min"],
+    [119_600, "2 min"],
+    [125_000, "2 min 5 s"],
+    [3_599_600, "1 h"],
+    [3_600_000, "1 h"],
+    [3_660_000, "1 h 1 min"],
+    [7_170_000, "2 h"],
+    [90_000_000, "25 h"],
+  ])("leaves out a zero part: %d ms is %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
 });
 
 describe("live log lines", () => {

@@ -1,13 +1,14 @@
 // Times, durations and zones as people read them.
+import { canonicalZone, zoneEntries } from "./timezones";
 
+/** The viewer's zone by its current IANA name (browsers may say "Asia/Calcutta"). */
 export function viewerZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
 }
 
+/** Every zone by its current IANA name, UTC first (the picker's list). */
 export function allTimezones(): string[] {
-  const supported = (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf;
-  const zones = supported ? supported("timeZone") : [];
-  return zones.includes("UTC") ? zones : ["UTC", ...zones];
+  return zoneEntries().map((entry) => entry.name);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -114,12 +115,16 @@ export function formatDuration(ms: number | null | undefined): string {
   if (ms < 1) return "<1 ms";
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  const rest = Math.round(seconds % 60);
-  if (minutes < 60) return `${minutes} min ${rest} s`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours} h ${minutes % 60} min`;
+  if (seconds < 59.95) return `${seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1)} s`;
+  // Whole seconds first, so 119.6 s is "2 min", not "1 min 60 s"; a zero part is left out.
+  const total = Math.round(seconds);
+  if (total < 3600) {
+    const rest = total % 60;
+    return rest ? `${Math.floor(total / 60)} min ${rest} s` : `${total / 60} min`;
+  }
+  const minutes = Math.round(total / 60);
+  const rest = minutes % 60;
+  return rest ? `${Math.floor(minutes / 60)} h ${rest} min` : `${minutes / 60} h`;
 }
 
 const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });

@@ -8,7 +8,7 @@ import { UsersIcon } from "../components/icons";
 import { TokensPanel } from "../components/TokensPanel";
 import { EmptyState, ErrorList, ErrorState, Field, SkeletonRows, Spinner, Switch, useToast } from "../components/ui";
 import type { Role } from "../gql/graphql";
-import { formatLocal, fromNow } from "../lib/format";
+import { formatLocal, fromNow, pluralize } from "../lib/format";
 import { useDocumentTitle } from "../lib/hooks";
 import { Link } from "../router";
 
@@ -105,7 +105,7 @@ function UsersPanel() {
     <div className="card">
       <div className="card-header">
         <h2>Users</h2>
-        <span className="hint">{users.length} accounts</span>
+        <span className="hint">{pluralize(users.length, "account")}</span>
       </div>
       <form className="card-body" onSubmit={submit} noValidate aria-label="Create a user">
         <ErrorList messages={errors.general} />
@@ -142,13 +142,13 @@ function UsersPanel() {
         <ErrorState error={result.error} retry={() => reexecute({ requestPolicy: "network-only" })} />
       ) : (
         <div className="table-wrap">
-          <table className="table" aria-label="Users">
+          <table className="table stacked" aria-label="Users">
             <thead>
               <tr>
                 <th>Account</th>
                 <th>Role</th>
                 <th>Enabled</th>
-                <th className="hide-sm">Last sign-in</th>
+                <th>Last sign-in</th>
               </tr>
             </thead>
             <tbody>
@@ -157,12 +157,12 @@ function UsersPanel() {
               ) : (
                 users.map((u) => (
                   <tr key={u.id} data-user-email={u.email}>
-                    <td>
+                    <td className="wide">
                       <strong>{u.email}</strong>
                       {u.id === me.id ? <span className="badge accent" style={{ marginLeft: 8 }}>you</span> : null}
                       <div className="sub">joined {formatLocal(u.createdAt, { year: true })}</div>
                     </td>
-                    <td>
+                    <td data-label="Role">
                       <select
                         className="select select-sm"
                         style={{ width: "auto" }}
@@ -176,7 +176,7 @@ function UsersPanel() {
                         <option value="VIEWER">Viewer</option>
                       </select>
                     </td>
-                    <td>
+                    <td data-label="Enabled">
                       <Switch
                         checked={!u.disabled}
                         disabled={u.id === me.id}
@@ -185,7 +185,7 @@ function UsersPanel() {
                         title={u.id === me.id ? "You cannot disable yourself" : undefined}
                       />
                     </td>
-                    <td className="hide-sm">{u.lastLoginAt ? fromNow(u.lastLoginAt) : <span className="muted">never</span>}</td>
+                    <td className="wide" data-label="Last sign-in">{u.lastLoginAt ? fromNow(u.lastLoginAt) : <span className="muted">never</span>}</td>
                   </tr>
                 ))
               )}
@@ -216,14 +216,14 @@ function AuditPanel() {
         <EmptyState title="Nothing recorded yet">Sign-ins, job changes and account changes appear here.</EmptyState>
       ) : (
         <div className="table-wrap">
-          <table className="table" aria-label="Audit log">
+          <table className="table stacked" aria-label="Audit log">
             <thead>
               <tr>
                 <th>When</th>
                 <th>Who</th>
                 <th>Action</th>
-                <th className="hide-sm">Target</th>
-                <th className="hide-sm">Detail</th>
+                <th>Target</th>
+                <th>Detail</th>
               </tr>
             </thead>
             <tbody>
@@ -232,24 +232,28 @@ function AuditPanel() {
               ) : (
                 entries.map((e) => (
                   <tr key={e.id}>
-                    <td className="nowrap">
+                    <td className="nowrap" data-label="When">
                       <div>{fromNow(e.createdAt)}</div>
                       <div className="sub">{formatLocal(e.createdAt, { seconds: true })}</div>
                     </td>
-                    <td>
+                    <td className="who" data-label="Who">
                       {e.actorEmail ?? <span className="muted">system</span>}
                       {e.ip ? <div className="sub mono">{e.ip}</div> : null}
                     </td>
-                    <td>
+                    <td data-label="Action">
                       <span className="tag">{e.action}</span>
                     </td>
-                    <td className="hide-sm mono small">
+                    <td className="mono small" data-label="Target">
                       {e.targetType}
                       {e.targetId ? ` #${e.targetId}` : ""}
                     </td>
-                    <td className="hide-sm mono small" style={{ maxWidth: 360, overflowWrap: "anywhere" }}>
-                      {e.detail === "{}" ? "" : e.detail}
-                    </td>
+                    {e.detail && e.detail !== "{}" ? (
+                      <td className="audit-detail wide mono small" data-label="Detail">
+                        {e.detail}
+                      </td>
+                    ) : (
+                      <td className="hide-sm" />
+                    )}
                   </tr>
                 ))
               )}

@@ -232,13 +232,15 @@ export function ForgotPasswordPage() {
 
   return (
     <AuthShell
-      title="Reset your password"
-      lead="We'll e-mail you a link to choose a new password."
+      title={sent ? "Check your inbox" : "Reset your password"}
+      lead={sent ? undefined : "We'll e-mail you a link to choose a new password."}
       footer={<Link to="/login">Back to sign in</Link>}
     >
       {sent ? (
-        <Banner tone="ok" title="Check your inbox">
-          If an account exists for {email.trim()}, a reset link is on its way. It works once and expires soon.
+        // Said once: the title says where to look, this says what arrives (the lead is gone).
+        <Banner tone="ok">
+          If an account exists for {email.trim()}, it will get an e-mail with a link to choose a new password. The
+          link works once, for 30 minutes.
         </Banner>
       ) : (
         <form onSubmit={submit} noValidate>
@@ -255,6 +257,20 @@ export function ForgotPasswordPage() {
         </form>
       )}
     </AuthShell>
+  );
+}
+
+/**
+ * Why a reset link failed, with the way out as a link said once. The API's message ends in
+ * its own advice ("this reset link has expired (links last 30 minutes); request a new
+ * one"), which the link replaces: "This reset link has expired (…). Request a new link."
+ */
+export function LinkProblem({ message }: { message: string }) {
+  const reason = message.replace(/[;.,]?\s*request a new one\.?$/i, "").replace(/\.$/, "");
+  return (
+    <>
+      {reason.charAt(0).toUpperCase() + reason.slice(1)}. <Link to="/forgot">Request a new link</Link>.
+    </>
   );
 }
 
@@ -290,7 +306,7 @@ export function ResetPasswordPage() {
   if (!token) {
     return (
       <AuthShell title="Reset link incomplete" footer={<Link to="/forgot">Request a new link</Link>}>
-        <p className="muted">This page needs the link from the e-mail, which carries a token. Open the link again, or request a new one.</p>
+        <p className="muted">This page needs the whole link from the e-mail, which carries a token: open that link again.</p>
       </AuthShell>
     );
   }
@@ -302,7 +318,7 @@ export function ResetPasswordPage() {
         <ErrorList messages={errors.general} />
         {tokenError ? (
           <Banner tone="error" title="This link cannot be used">
-            {tokenError} <Link to="/forgot">Request a new link.</Link>
+            <LinkProblem message={tokenError} />
           </Banner>
         ) : null}
         <Field label="New password" error={errors.fields.password} hint={`At least ${MIN_PASSWORD} characters.`}>

@@ -418,7 +418,7 @@ function JobSpecCard({ job }: { job: Job }) {
           ) : null}
           <dt>Retries</dt>
           <dd>
-            {job.retry.maxAttempts} attempts, {formatSeconds(job.retry.initialDelay)} → {formatSeconds(job.retry.maxDelay)} (×{job.retry.multiplier})
+            {pluralize(job.retry.maxAttempts, "attempt")}, {formatSeconds(job.retry.initialDelay)} → {formatSeconds(job.retry.maxDelay)} (×{job.retry.multiplier})
           </dd>
           <dt>Timeout</dt>
           <dd>{formatSeconds(job.timeoutSeconds)}</dd>

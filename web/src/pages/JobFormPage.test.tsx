@@ -106,6 +106,7 @@ describe("the job form's schedule", () => {
       expect(cron.getAttribute("aria-invalid")).toBe("false");
     }, SLOW);
     expect(screen.getByTestId("dst-note").textContent).toMatch(/02:30 does not exist/);
+    expect(screen.getByTestId("dst-count").textContent).toBe("1 moved by DST");
     // The preview asks for the viewer's zone too, and waits for typing to stop.
     const last = sent[sent.length - 1] as Operation;
     expect(last.variables).toMatchObject({ cron: "30 2 * * *", zones: [expect.any(String)] });

@@ -7,7 +7,7 @@ import { CreateJobMutation, JobForEditQuery, JobsNamedQuery, UpdateJobMutation }
 import { useCurrentUser } from "../auth/SessionProvider";
 import { HeaderEditor } from "../components/HeaderEditor";
 import { AlertIcon, GlobeIcon, TerminalIcon } from "../components/icons";
-import { OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
+import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
 import { ArgsEditor, EnvEditor } from "../components/ListEditors";
 import {
   Banner,
@@ -372,9 +372,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
                     {feedback.dstNotes > 0 ? (
                       <>
                         {" · "}
-                        <span className="badge warn" data-testid="dst-count">
-                          {feedback.dstNotes} moved by DST
-                        </span>
+                        <DstSummary occurrences={feedback.occurrences} />
                       </>
                     ) : null}
                   </div>

@@ -10,6 +10,7 @@ import { StatusBadge } from "../components/status";
 import { EmptyState, ErrorState, SkeletonRows } from "../components/ui";
 import type { JobType } from "../gql/graphql";
 import { formatInZone, formatLocal, fromNow, viewerZone } from "../lib/format";
+import { canonicalZone } from "../lib/timezones";
 import { useDebounced, useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { Link, useRouter } from "../router";
 
@@ -203,17 +204,19 @@ export function JobsPage() {
                           {job.schedule.cron ? <code>{job.schedule.cron}</code> : null} · {job.timezone}
                         </div>
                       </td>
-                      <td className="nowrap" data-label="Next run">
+                      <td className="next-run" data-label="Next run">
                         {job.paused || !job.nextRunAt ? (
                           <span className="muted">{job.paused ? "Paused" : "None scheduled"}</span>
                         ) : (
                           <>
+                            {/* Each piece keeps its words together; the pieces wrap in a narrow cell. */}
                             <div title={`In your zone (${zone})`}>
-                              {formatLocal(job.nextRunAt)} <span className="sub">{fromNow(job.nextRunAt, now)}</span>
+                              <span className="nowrap">{formatLocal(job.nextRunAt)}</span>{" "}
+                              <span className="sub nowrap">{fromNow(job.nextRunAt, now)}</span>
                             </div>
-                            {job.timezone !== zone ? (
+                            {canonicalZone(job.timezone) !== zone ? (
                               <div className="sub" title={`In the job's zone (${job.timezone})`}>
-                                {formatInZone(job.nextRunAt, job.timezone)} job time
+                                <span className="nowrap">{formatInZone(job.nextRunAt, job.timezone)}</span> job time
                               </div>
                             ) : null}
                           </>
