@@ -138,7 +138,13 @@ def test_signed_in_pages_fit_without_clipping_or_overlap(
 
     for path, ready in [
         ("/workers", page.get_by_test_id("workers-alive")),
-        ("/account", page.get_by_role("table").first),
+        ("/tokens", page.get_by_role("table").first),
+        ("/account", page.get_by_role("heading", name="Change password")),
+        ("/runs?status=all", page.locator("tr[data-run-id]").first),
+        (
+            "/inspector?cron=30+2+*+*+*&tz=Europe/Berlin&zones=Asia/Tokyo,America/Los_Angeles",
+            page.get_by_role("table", name="Upcoming runs"),
+        ),
         ("/admin", page.get_by_role("table", name="Users")),
         ("/admin/tokens", page.get_by_role("table").first),
         ("/admin/audit", page.get_by_role("table", name="Audit log")),

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, graphql, sign_in
+from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, graphql, sign_in, sign_up
 from tests.live import LiveServer, free_port
 
 try:
@@ -234,3 +234,50 @@ def test_a_connection_that_goes_silent_is_noticed_and_replaced(
         expect(badge).to_have_text("Live", timeout=40_000)
     finally:
         context.close()
+
+
+USERS = """query { users { id email } }"""
+SET_DISABLED = """mutation($id: ID!, $disabled: Boolean!) {
+  setUserDisabled(userId: $id, disabled: $disabled) { id } }"""
+SET_ROLE = """mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id } }"""
+
+
+def user_id(server: LiveServer, token: str, email: str) -> str:
+    users = graphql(server.url, USERS, {}, token)["users"]
+    return str(next(u["id"] for u in users if u["email"] == email))
+
+
+def test_a_disabled_account_is_signed_out_and_told_why(new_page: Any, server: LiveServer) -> None:
+    page = new_page()
+    sign_up(page, "disabled-soon@example.com")
+    expect(page.get_by_test_id("connection-state")).to_have_text("Live")
+    token = graphql(server.url, LOGIN, {"email": ADMIN_EMAIL, "password": PASSWORD})["login"][
+        "accessToken"
+    ]
+    member = user_id(server, token, "disabled-soon@example.com")
+
+    # The server closes the member's socket with 4403; the dashboard signs out and says why.
+    graphql(server.url, SET_DISABLED, {"id": member, "disabled": True}, token)
+    page.wait_for_url("**/login*", timeout=15_000)
+    expect(page.get_by_text(re.compile(r"^Signed out: .*disabled", re.I))).to_be_visible()
+
+
+def test_a_changed_role_reconnects_and_the_page_follows_it(
+    new_page: Any, server: LiveServer
+) -> None:
+    page = new_page()
+    sign_up(page, "demoted-soon@example.com")
+    badge = page.get_by_test_id("connection-state")
+    expect(badge).to_have_text("Live")
+    expect(page.get_by_role("link", name="New job")).to_be_visible()
+    token = graphql(server.url, LOGIN, {"email": ADMIN_EMAIL, "password": PASSWORD})["login"][
+        "accessToken"
+    ]
+    member = user_id(server, token, "demoted-soon@example.com")
+
+    # 4403 "your role changed": not a sign-out; the page reconnects as a viewer.
+    graphql(server.url, SET_ROLE, {"id": member, "role": "VIEWER"}, token)
+    expect(page.get_by_role("link", name="New job")).to_have_count(0, timeout=15_000)
+    expect(badge).to_have_text("Live", timeout=20_000)
+    assert "/login" not in page.url
+    assert page.page_errors == []

@@ -1,6 +1,7 @@
 // The live connection's close codes against a websocket server speaking graphql-transport-ws
 // on loopback: 4401 refreshes the token once and resumes, 4403 signs out.
 import { pipe, subscribe } from "wonka";
+import { createServer, type Server } from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionStore, SessionEnded, type AuthPayloadLike } from "../auth/session";
@@ -27,8 +28,31 @@ class StandInServer {
   /** Events sent right after each subscribe (the next event id is counted globally). */
   onSubscribe: (socket: WebSocket, id: string, subscribe: Subscribe) => void = () => undefined;
 
+  /** The operation names POSTed to /graphql (answered with `me`). */
+  readonly queries: string[] = [];
+  readonly http: Server;
+
   constructor() {
-    this.wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: () => "graphql-transport-ws" });
+    this.http = createServer((request, response) => {
+      // The test page's origin is not this server's: answer the browser's CORS checks.
+      response.setHeader("access-control-allow-origin", "*");
+      response.setHeader("access-control-allow-headers", "*");
+      if (request.method === "OPTIONS") {
+        response.writeHead(204);
+        response.end();
+        return;
+      }
+      let body = "";
+      request.on("data", (chunk) => (body += String(chunk)));
+      request.on("end", () => {
+        const query = String((JSON.parse(body || "{}") as { query?: string }).query ?? "");
+        this.queries.push(/query (\w+)/.exec(query)?.[1] ?? query);
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ data: { me: { id: "1", email: "me@example.com", role: "VIEWER", disabled: false } } }));
+      });
+    });
+    this.http.listen(0, "127.0.0.1");
+    this.wss = new WebSocketServer({ server: this.http, handleProtocols: () => "graphql-transport-ws" });
     this.wss.on("connection", (socket) => {
       let token = "";
       socket.on("message", (raw) => {
@@ -53,20 +77,25 @@ class StandInServer {
   }
 
   get url(): string {
-    const address = this.wss.address() as { port: number };
+    const address = this.http.address() as { port: number };
     return `ws://127.0.0.1:${address.port}/graphql`;
   }
 
   listening(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.wss.address()) resolve();
-      else this.wss.once("listening", () => resolve());
+      if (this.http.listening) resolve();
+      else this.http.once("listening", () => resolve());
     });
+  }
+
+  get httpUrl(): string {
+    const address = this.http.address() as { port: number };
+    return `http://127.0.0.1:${address.port}/graphql`;
   }
 
   close(): Promise<void> {
     for (const client of this.wss.clients) client.terminate();
-    return new Promise((resolve) => this.wss.close(() => resolve()));
+    return new Promise((resolve) => this.wss.close(() => this.http.close(() => resolve())));
   }
 }
 
@@ -122,7 +151,7 @@ describe("the live connection's close codes", () => {
     // Retry at once: the backoff is tested on its own.
     const connection = new ConnectionMonitor(undefined, () => 0);
     connection.waitBeforeRetry = () => Promise.resolve();
-    clients = createApiClients(store, { url: server.url, webSocketImpl: WebSocket, connection, ...timing });
+    clients = createApiClients(store, { url: server.url, httpUrl: server.httpUrl, webSocketImpl: WebSocket, connection, ...timing });
     const seen: string[] = [];
     const errors: unknown[] = [];
     pipe(
@@ -213,5 +242,17 @@ describe("the live connection's close codes", () => {
     expect(refreshes).toEqual(["r1"]);
     expect(server.pings).toEqual([{ authorization: "Bearer fresh" }]);
     expect(server.inits).toEqual(["short"]);
+  });
+
+  it("4403 for a changed role: reconnects (and stays signed in) instead of signing out", async () => {
+        server.onSubscribe = (socket, id, sub) => {
+      if (server.subscribes.length === 1) setTimeout(() => socket.close(4403, "your role changed to VIEWER; reconnect to continue"), 20);
+      else event(socket, id, sub.variables.afterEventId === "3" ? "4" : "5");
+    };
+    const { seen } = start();
+    await until(() => seen.length > 0, "an event after the reconnect");
+    expect(server.inits).toEqual(["old", "old"]);
+    expect(store.read()).not.toBeNull();
+    await until(() => server.queries.includes("Me"), "who am I, asked again");
   });
 });

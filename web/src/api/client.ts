@@ -4,6 +4,7 @@ import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urq
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws/client";
 import type { SessionStore } from "../auth/session";
 import { ConnectionMonitor } from "./connection";
+import { MeQuery } from "./operations";
 import { advanceResumePoint } from "./resume";
 
 function isUnauthenticated(body: unknown): boolean {
@@ -69,6 +70,11 @@ function closeCode(value: unknown): number | null {
   return null;
 }
 
+/** The server's 4403 for a changed role ("your role changed to viewer; reconnect…"). */
+export function roleChanged(event: unknown): boolean {
+  return closeCode(event) === CLOSE_FORBIDDEN && /\brole changed\b/i.test(closeReason(event));
+}
+
 function closeReason(value: unknown): string {
   if (value && typeof value === "object" && "reason" in value && typeof value.reason === "string") return value.reason;
   return "";
@@ -77,6 +83,8 @@ function closeReason(value: unknown): string {
 export interface ApiClientOptions {
   /** The websocket's URL (default: /graphql on this page's host). */
   url?: string;
+  /** Where queries and mutations go (default: /graphql on this page's host). */
+  httpUrl?: string;
   /** The WebSocket class (default: the browser's). */
   webSocketImpl?: unknown;
   connection?: ConnectionMonitor;
@@ -152,8 +160,9 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
     keepAlive: options.keepAliveMs ?? KEEPALIVE_MS,
     connectionAckWaitTimeout: ACK_TIMEOUT_MS,
     retryAttempts: Infinity,
-    // 4403: this account may no longer do this (disabled, demoted, signed out everywhere).
-    shouldRetry: (event) => closeCode(event) !== CLOSE_FORBIDDEN,
+    // 4403: this account may no longer do this (disabled, signed out everywhere): no retry.
+    // A changed role is the exception: the server asks us to reconnect with the new one.
+    shouldRetry: (event) => closeCode(event) !== CLOSE_FORBIDDEN || roleChanged(event),
     retryWait: (retries) => connection.waitBeforeRetry(retries),
     connectionParams: async () => {
       const token = await store.accessToken().catch(() => store.read()?.accessToken ?? null);
@@ -181,7 +190,10 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
         openSocket = null;
         stopRenewal();
         const code = closeCode(event) ?? 1006;
-        if (code === CLOSE_FORBIDDEN && store.read()) {
+        if (code === CLOSE_FORBIDDEN && roleChanged(event)) {
+          // Re-read who we are: the pages show what the new role may do.
+          void client.query(MeQuery, {}, { requestPolicy: "network-only" }).toPromise();
+        } else if (code === CLOSE_FORBIDDEN && store.read()) {
           const reason = closeReason(event);
           store.signOut(reason ? `Signed out: ${reason}` : "Signed out: your access changed; sign in again");
           return;
@@ -197,7 +209,7 @@ export function createApiClients(store: SessionStore, options: ApiClientOptions 
   window.addEventListener("offline", onOffline);
 
   const client = new Client({
-    url: "/graphql",
+    url: options.httpUrl ?? "/graphql",
     fetch: authenticatedFetch(store),
     preferGetMethod: false,
     requestPolicy: "cache-and-network",

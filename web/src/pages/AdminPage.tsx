@@ -5,10 +5,11 @@ import { errorReport, errorText, type ErrorReport } from "../api/errors";
 import { AuditLogQuery, CreateUserMutation, SetUserDisabledMutation, SetUserRoleMutation, UsersQuery } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { UsersIcon } from "../components/icons";
+import { RelativeTime } from "../components/RelativeTime";
 import { TokensPanel } from "../components/TokensPanel";
 import { EmptyState, ErrorList, ErrorState, Field, SkeletonRows, Spinner, Switch, useToast } from "../components/ui";
 import type { Role } from "../gql/graphql";
-import { formatLocal, fromNow, pluralize } from "../lib/format";
+import { formatLocal, pluralize } from "../lib/format";
 import { useDocumentTitle } from "../lib/hooks";
 import { Link } from "../router";
 
@@ -185,7 +186,7 @@ function UsersPanel() {
                         title={u.id === me.id ? "You cannot disable yourself" : undefined}
                       />
                     </td>
-                    <td className="wide" data-label="Last sign-in">{u.lastLoginAt ? fromNow(u.lastLoginAt) : <span className="muted">never</span>}</td>
+                    <td className="wide" data-label="Last sign-in">{u.lastLoginAt ? <RelativeTime iso={u.lastLoginAt} /> : <span className="muted">never</span>}</td>
                   </tr>
                 ))
               )}
@@ -233,7 +234,7 @@ function AuditPanel() {
                 entries.map((e) => (
                   <tr key={e.id}>
                     <td className="nowrap" data-label="When">
-                      <div>{fromNow(e.createdAt)}</div>
+                      <div><RelativeTime iso={e.createdAt} /></div>
                       <div className="sub">{formatLocal(e.createdAt, { seconds: true })}</div>
                     </td>
                     <td className="who" data-label="Who">

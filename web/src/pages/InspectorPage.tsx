@@ -2,7 +2,7 @@
 // DST-aware, without creating a job. The same preview and table as the job form's; the
 // state lives in the URL, so a preview can be shared as a link.
 import { useState } from "react";
-import { OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
+import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
 import { PlusIcon } from "../components/icons";
 import { Field, Spinner } from "../components/ui";
 import { viewerZone } from "../lib/format";
@@ -187,9 +187,7 @@ export function InspectorPage() {
                 {feedback.dstNotes > 0 ? (
                   <>
                     {" · "}
-                    <span className="badge warn" data-testid="dst-count">
-                      {feedback.dstNotes} moved by DST
-                    </span>
+                    <DstSummary occurrences={feedback.occurrences} />
                   </>
                 ) : null}
               </div>
