@@ -251,6 +251,7 @@ def spring_forward(today: date) -> date:
 class Shot:
     name: str
     path: str
+    title: str  # in the docs' table
     signed_in: bool = True
     ready: Callable[[Any], None] | None = None  # waits until the page shows its content
 
@@ -274,23 +275,44 @@ def pages(seeded: Seeded) -> list[Shot]:
         expect(page.get_by_test_id("run-log")).to_contain_text("Hello from DTS")
 
     return [
-        Shot("sign-in", "/login", signed_in=False, ready=see("form")),
-        Shot("sign-up", "/signup", signed_in=False, ready=see("form")),
-        Shot("forgot-password", "/forgot", signed_in=False, ready=see("form")),
-        Shot("reset-password", "/reset?token=example", signed_in=False, ready=see("form")),
-        Shot("jobs", "/jobs", ready=see("tr[data-job-id]")),
-        Shot("job-detail", f"/jobs/{seeded.job_id}", ready=see("tr[data-run-id]")),
-        Shot("job-new", "/jobs/new", ready=new_job),
-        Shot("job-edit-dst", f"/jobs/{seeded.dst_job_id}/edit", ready=inspector_before_spring),
-        Shot("run-detail", f"/runs/{seeded.run_id}", ready=run_log),
-        Shot("runs", "/runs", ready=see("table[aria-label=Runs] tbody tr")),
-        Shot("inspector", "/inspector", ready=see("[aria-label='Schedule inspector'] tbody tr")),
-        Shot("workers", "/workers", ready=see("[data-testid=workers-alive]")),
-        Shot("api-tokens", "/tokens", ready=see("main table")),
-        Shot("account", "/account", ready=see("main .card")),
-        Shot("admin-users", "/admin", ready=see("table[aria-label=Users]")),
-        Shot("admin-tokens", "/admin/tokens", ready=see("main table")),
-        Shot("admin-audit", "/admin/audit", ready=see("table[aria-label='Audit log']")),
+        Shot("sign-in", "/login", "Sign in", signed_in=False, ready=see("form")),
+        Shot("sign-up", "/signup", "Sign up", signed_in=False, ready=see("form")),
+        Shot("forgot-password", "/forgot", "Forgot password", signed_in=False, ready=see("form")),
+        Shot(
+            "reset-password",
+            "/reset?token=example",
+            "Reset password",
+            signed_in=False,
+            ready=see("form"),
+        ),
+        Shot("jobs", "/jobs", "Jobs", ready=see("tr[data-job-id]")),
+        Shot("job-detail", f"/jobs/{seeded.job_id}", "A job", ready=see("tr[data-run-id]")),
+        Shot("job-new", "/jobs/new", "New job", ready=new_job),
+        Shot(
+            "job-edit-dst",
+            f"/jobs/{seeded.dst_job_id}/edit",
+            "Edit job: the inspector across the spring DST change",
+            ready=inspector_before_spring,
+        ),
+        Shot("run-detail", f"/runs/{seeded.run_id}", "A run and its log", ready=run_log),
+        Shot("runs", "/runs", "Runs", ready=see("table[aria-label=Runs] tbody tr")),
+        Shot(
+            "inspector",
+            "/inspector",
+            "Inspector",
+            ready=see("[aria-label='Schedule inspector'] tbody tr"),
+        ),
+        Shot("workers", "/workers", "Workers", ready=see("[data-testid=workers-alive]")),
+        Shot("api-tokens", "/tokens", "API tokens", ready=see("main table")),
+        Shot("account", "/account", "Account", ready=see("main .card")),
+        Shot("admin-users", "/admin", "Admin: users", ready=see("table[aria-label=Users]")),
+        Shot("admin-tokens", "/admin/tokens", "Admin: API tokens", ready=see("main table")),
+        Shot(
+            "admin-audit",
+            "/admin/audit",
+            "Admin: audit log",
+            ready=see("table[aria-label='Audit log']"),
+        ),
     ]
 
 
@@ -374,6 +396,30 @@ def take(
     return written
 
 
+DOCS = REPO / "docs" / "dashboard.md"
+BEGIN, END = "<!-- screenshots:begin -->", "<!-- screenshots:end -->"
+
+
+def update_docs(out: Path, shots: list[Shot]) -> None:
+    """Rewrite the table of screenshots in docs/dashboard.md for the pages now in `out`."""
+    text = DOCS.read_text()
+    if BEGIN not in text or END not in text:
+        return
+    rows = ["| page | screenshots |", "|---|---|"]
+    for shot in shots:
+        files = [f"{shot.name}-{w}-{t}.png" for w in WIDTHS for t in THEMES]
+        links = [
+            f"[{name.split('-')[-2]} {name.split('-')[-1][:-4]}](screenshots/{name})"
+            for name in files
+            if (out / name).is_file()
+        ]
+        if links:
+            rows.append(f"| {shot.title} | {' · '.join(links)} |")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    DOCS.write_text(head + BEGIN + "\n" + "\n".join(rows) + "\n" + END + tail)
+
+
 def sign_in(page: Any) -> None:
     page.goto("/login")
     page.get_by_label("E-mail").fill(ADMIN)
@@ -404,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
             url, seeded, args.out, only, args.width or list(WIDTHS), args.theme or list(THEMES)
         )
     print(f"wrote {len(written)} screenshots to {args.out}")
+    if args.out.resolve() == (REPO / "docs" / "screenshots").resolve():
+        update_docs(args.out, pages(Seeded("", "", "")))
+        print(f"updated the table of screenshots in {DOCS.relative_to(REPO)}")
     return 0
 
 

@@ -33,6 +33,15 @@
     }
   }
   // Text boxes: each line of each text node, as drawn.
+  // A popup (the timezone list) floats over the page on purpose: its text is compared with
+  // text in the same layer only.
+  const layer = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.position === "absolute" && s.zIndex !== "auto") return e;
+    }
+    return null;
+  };
   const boxes = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
@@ -42,7 +51,7 @@
     const range = document.createRange();
     range.selectNodeContents(node);
     for (const r of range.getClientRects()) {
-      if (r.width >= 1 && r.height >= 1) boxes.push({ r, el, text: node.textContent.trim().slice(0, 30) });
+      if (r.width >= 1 && r.height >= 1) boxes.push({ r, el, layer: layer(el), text: node.textContent.trim().slice(0, 30) });
     }
   }
   for (const { r, el, text } of boxes) {
@@ -63,6 +72,7 @@
   }
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
+      if (boxes[i].layer !== boxes[j].layer) continue;
       const a = boxes[i].r, b = boxes[j].r;
       const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
       const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
