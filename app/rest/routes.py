@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route
 
-from app.rest import auth, inspector, jobs, openapi, runs, tokens
+from app.rest import auth, inspector, jobs, openapi, ping, runs, tokens
 from app.rest.errors import error_response
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -75,5 +75,6 @@ async def unknown_api_path(request: Request) -> JSONResponse:
 
 def rest_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = list(endpoints())
+    routes += ping.routes()  # heartbeats: outside /api, unauthenticated (app/rest/ping.py)
     routes.append(Route("/api/{path:path}", unknown_api_path, methods=ALL_METHODS))
     return routes
