@@ -198,9 +198,9 @@ class MonitorService:
             raise ValidationError(f"must be from 1 to {MAX_PAGE}, got {first}", field="first")
         query = select(Monitor).where(owner_filter(principal, Monitor.owner_id))
         if after_id is not None:
-            query = query.where(Monitor.id > after_id)
-        async with self.db.session() as session:
-            rows = list(await session.scalars(query.order_by(Monitor.id).limit(first + 1)))
+            query = query.where(Monitor.id < after_id)
+        async with self.db.session() as session:  # newest first, as every list of the API
+            rows = list(await session.scalars(query.order_by(Monitor.id.desc()).limit(first + 1)))
         return rows[:first], len(rows) > first
 
     async def get_monitor(self, principal: Principal, monitor_id: int) -> Monitor:
