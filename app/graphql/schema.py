@@ -30,6 +30,7 @@ from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
 from app.graphql.inputs import JobFilterInput, JobInput, job_input_dict
 from app.graphql.limits import PreviewLimit, preview_budget
+from app.graphql.monitors import MonitorMutation, MonitorQuery
 from app.graphql.scalars import DATETIME
 from app.graphql.types import (
     ApiToken,
@@ -108,7 +109,7 @@ async def preview(
 
 
 @strawberry.type
-class Query:
+class Query(MonitorQuery):
     @strawberry.field(description="The signed-in user (null when anonymous).")
     async def me(self, info: Info[Context, None]) -> User | None:
         principal = await info.context.principal()
@@ -259,7 +260,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(MonitorMutation):
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context

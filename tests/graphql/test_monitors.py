@@ -1,0 +1,103 @@
+"""Monitors over GraphQL against a live `dts up`, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gql_client import GraphQLError
+from tests.graphql.conftest import sign_up
+from tests.live import LiveServer
+
+MONITOR = """id name state paused timezone cron periodSeconds graceSeconds pingUrl
+  nextExpected(zones: ["America/New_York"]) { utc local timezone zones { timezone local } }"""
+CREATE = "mutation($input: MonitorInput!) { createMonitor(input: $input) { MONITOR } }".replace(
+    "MONITOR", MONITOR
+)
+UPDATE = (
+    "mutation($id: ID!, $input: MonitorInput!) "
+    "{ updateMonitor(id: $id, input: $input) { MONITOR } }"
+).replace("MONITOR", MONITOR)
+PINGS = "query($id: ID!) { monitor(id: $id) { state pings(first: 5) { kind exitStatus body } } }"
+
+
+async def test_monitor_flow(server: LiveServer) -> None:
+    ada = await sign_up(server, "ada@example.com")  # the first account: admin
+    bob = await sign_up(server, "bob@example.com")
+    try:
+        data = await bob(
+            CREATE,
+            input={
+                "name": "backup",
+                "cron": "30 2 * * *",
+                "timezone": "Europe/Berlin",
+                "graceSeconds": 600,
+            },
+        )
+        monitor = data["createMonitor"]
+        assert monitor["state"] == "NEW" and monitor["cron"] == "30 2 * * *"
+        assert monitor["nextExpected"]["timezone"] == "Europe/Berlin"
+        assert monitor["nextExpected"]["local"].startswith(monitor["nextExpected"]["local"][:10])
+        assert monitor["nextExpected"]["zones"][0]["timezone"] == "America/New_York"
+        path = "/ping/" + monitor["pingUrl"].rsplit("/", 1)[1]
+        assert (await bob.http.post(path + "/start")).text == "OK"
+        assert (await bob.http.post(path + "/0", content=b"42 files")).text == "OK"
+        seen = (await bob(PINGS, id=monitor["id"]))["monitor"]
+        assert seen["state"] == "UP"
+        assert [(p["kind"], p["exitStatus"], p["body"]) for p in seen["pings"]] == [
+            ("SUCCESS", 0, "42 files"),
+            ("START", None, ""),
+        ]
+        listed = await bob("{ monitors { edges { node { id } } pageInfo { hasNextPage } } }")
+        assert [e["node"]["id"] for e in listed["monitors"]["edges"]] == [monitor["id"]]
+        # Admins see everyone's; a stranger sees nothing.
+        carol = await sign_up(server, "carol@example.com")
+        assert (await carol(PINGS, id=monitor["id"]))["monitor"] is None
+        assert (await carol("{ monitors { edges { node { id } } } }"))["monitors"]["edges"] == []
+        with pytest.raises(GraphQLError) as refused:
+            await carol("mutation($id: ID!) { pauseMonitor(id: $id) { id } }", id=monitor["id"])
+        assert refused.value.code == "not_found"
+        await carol.close()
+        assert (await ada(PINGS, id=monitor["id"]))["monitor"]["state"] == "UP"
+
+        changed = await bob(UPDATE, id=monitor["id"], input={"periodSeconds": 3600})
+        assert changed["updateMonitor"]["cron"] is None
+        assert changed["updateMonitor"]["periodSeconds"] == 3600
+        paused = await bob(
+            "mutation($id: ID!) { pauseMonitor(id: $id) { paused nextExpected { utc } } }",
+            id=monitor["id"],
+        )
+        assert paused["pauseMonitor"] == {"paused": True, "nextExpected": None}
+        resumed = await bob(
+            "mutation($id: ID!) { resumeMonitor(id: $id) { paused state } }", id=monitor["id"]
+        )
+        assert resumed["resumeMonitor"] == {"paused": False, "state": "NEW"}
+        deleted = await bob("mutation($id: ID!) { deleteMonitor(id: $id) }", id=monitor["id"])
+        assert deleted["deleteMonitor"] == monitor["id"]
+        assert (await bob(PINGS, id=monitor["id"]))["monitor"] is None
+        assert (await bob.http.get(path)).status_code == 404
+    finally:
+        await ada.close()
+        await bob.close()
+
+
+async def test_bad_monitor_input_names_the_field(server: LiveServer) -> None:
+    ada = await sign_up(server, "ada@example.com")
+    try:
+        cases = [
+            ({"name": "x", "cron": "61 * * * *"}, "input.cron"),
+            ({"name": "x", "cron": "* * * * *", "timezone": "Nowhere/City"}, "input.timezone"),
+            ({"name": "x"}, "input.cron"),
+            ({"name": "x", "periodSeconds": 10}, "input.periodSeconds"),
+            ({"name": "x", "periodSeconds": 60, "graceSeconds": -5}, "input.graceSeconds"),
+            ({"name": " ", "periodSeconds": 60}, "input.name"),
+        ]
+        for given, field in cases:
+            with pytest.raises(GraphQLError) as error:
+                await ada(CREATE, input=given)
+            assert error.value.code == "validation_error", given
+            assert error.value.field == field, (given, error.value.errors)
+        with pytest.raises(GraphQLError) as bad_first:
+            await ada("{ monitors(first: 0) { edges { cursor } } }")
+        assert bad_first.value.field == "first"
+    finally:
+        await ada.close()
