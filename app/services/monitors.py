@@ -418,9 +418,10 @@ async def check_monitors(db: Database, now: datetime, *, batch: int = TICK_BATCH
     re-checks the WHERE after waiting for a concurrent update; SQLite serialises writers).
     """
     made = 0
-    after_id = 0
     while True:
         async with db.transaction() as session:
+            # Ordered by the deadline, so the partial index `ix_monitors_due` answers it
+            # (ordered by id, a planner may walk every monitor instead).
             due = list(
                 await session.scalars(
                     select(Monitor)
@@ -428,17 +429,19 @@ async def check_monitors(db: Database, now: datetime, *, batch: int = TICK_BATCH
                         Monitor.deadline_at <= now,
                         Monitor.deadline_at.is_not(None),
                         Monitor.paused.is_(False),
-                        Monitor.id > after_id,
                     )
-                    .order_by(Monitor.id)
+                    .order_by(Monitor.deadline_at, Monitor.id)
                     .limit(batch)
                 )
             )
+            made_now = 0
             for monitor in due:
-                made += await _advance(session, monitor, now)
-        if len(due) < batch:
+                made_now += await _advance(session, monitor, now)
+        made += made_now
+        # A full batch that changed something: there may be more (a monitor whose late
+        # deadline has passed too goes on to down in the next round, as it should).
+        if len(due) < batch or made_now == 0:
             return made
-        after_id = due[-1].id
 
 
 async def _advance(session: AsyncSession, monitor: Monitor, now: datetime) -> int:
