@@ -418,6 +418,16 @@ async def check_monitors(db: Database, now: datetime, *, batch: int = TICK_BATCH
     re-checks the WHERE after waiting for a concurrent update; SQLite serialises writers).
     """
     made = 0
+    due_now = (
+        Monitor.deadline_at <= now,
+        Monitor.deadline_at.is_not(None),
+        Monitor.paused.is_(False),
+    )
+    # Read first: most ticks find nothing, and a write transaction would take SQLite's
+    # write lock from every worker on every poll.
+    async with db.session() as session:
+        if await session.scalar(select(Monitor.id).where(*due_now).limit(1)) is None:
+            return 0
     while True:
         async with db.transaction() as session:
             # Ordered by the deadline, so the partial index `ix_monitors_due` answers it
@@ -425,11 +435,7 @@ async def check_monitors(db: Database, now: datetime, *, batch: int = TICK_BATCH
             due = list(
                 await session.scalars(
                     select(Monitor)
-                    .where(
-                        Monitor.deadline_at <= now,
-                        Monitor.deadline_at.is_not(None),
-                        Monitor.paused.is_(False),
-                    )
+                    .where(*due_now)
                     .order_by(Monitor.deadline_at, Monitor.id)
                     .limit(batch)
                 )
