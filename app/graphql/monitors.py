@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -18,8 +19,9 @@ from app.domain.schedule import CronSchedule, iter_occurrences, load_timezone
 from app.domain.schedule import Occurrence as DomainOccurrence
 from app.graphql.context import Context
 from app.graphql.types import Occurrence, PageInfo, User, decode_cursor, encode_cursor, gid
+from app.services.access import can_read
 from app.services.inspector import check_zones
-from app.services.monitors import PINGS_KEPT, MonitorService
+from app.services.monitors import MONITOR_CHANGED, PINGS_KEPT, MonitorService
 
 
 @strawberry.enum
@@ -260,3 +262,65 @@ class MonitorMutation:
     async def resume_monitor(self, info: Info[Context, None], id: strawberry.ID) -> Monitor:
         principal = await info.context.require()
         return Monitor.of(await _service(info).set_paused(principal, gid(id), False))
+
+
+@strawberry.type(
+    description="A monitor was created, changed, paused, resumed or deleted, or "
+    "its state moved (from → to)."
+)
+class MonitorEvent:
+    event_id: strawberry.ID
+    monitor_id: strawberry.ID
+    change: str | None = strawberry.field(
+        description="created | updated | paused | resumed | deleted; null for a state move."
+    )
+    from_state: MonitorState | None
+    to_state: MonitorState | None
+    ran_too_long: bool
+    at: datetime
+
+    @strawberry.field(description="The monitor as it is now (null once deleted).")
+    async def monitor(self, info: Info[Context, None]) -> Monitor | None:
+        principal = await info.context.require()
+        try:
+            return Monitor.of(await _service(info).get_monitor(principal, gid(self.monitor_id)))
+        except NotFound:
+            return None
+
+
+def _state(value: object) -> MonitorState | None:
+    return MonitorState(value) if value in {s.value for s in MonitorState} else None
+
+
+@strawberry.type
+class MonitorSubscription:
+    @strawberry.subscription(
+        description="Changes of the monitors you may read, live. Pass the last eventId you "
+        "saw as afterEventId to miss nothing."
+    )
+    async def monitor_events(
+        self, info: Info[Context, None], after_event_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[MonitorEvent, None]:
+        principal = await info.context.require()
+        after = None
+        if after_event_id is not None:
+            if not str(after_event_id).isdigit():
+                raise ValidationError(
+                    f"{after_event_id!r} is not an event id", field="afterEventId"
+                )
+            after = int(str(after_event_id))
+        async for event in info.context.services.feed.subscribe(after):
+            if event.kind != MONITOR_CHANGED or event.owner_id is None:
+                continue
+            if not can_read(principal, event.owner_id):
+                continue
+            payload = event.payload
+            yield MonitorEvent(
+                event_id=strawberry.ID(str(event.id)),
+                monitor_id=strawberry.ID(str(payload.get("monitorId"))),
+                change=payload.get("change"),
+                from_state=_state(payload.get("from")),
+                to_state=_state(payload.get("to")),
+                ran_too_long=bool(payload.get("ranTooLong")),
+                at=event.created_at,
+            )

@@ -101,3 +101,47 @@ async def test_bad_monitor_input_names_the_field(server: LiveServer) -> None:
         assert bad_first.value.field == "first"
     finally:
         await ada.close()
+
+
+MONITOR_EVENTS = """subscription($after: ID) {
+  monitorEvents(afterEventId: $after) {
+    eventId monitorId change fromState toState ranTooLong monitor { name state }
+  }
+}"""
+
+
+async def test_monitor_events_are_live_owner_only_and_resumable(server: LiveServer) -> None:
+    ada = await sign_up(server, "ada@example.com")
+    bob = await sign_up(server, "bob@example.com")
+    carol = await sign_up(server, "carol@example.com")
+    try:
+        position = (await bob("{ feedPosition }"))["feedPosition"]
+        async with bob.subscribe(MONITOR_EVENTS, after=position) as events:
+            made = await bob(CREATE, input={"name": "sync", "periodSeconds": 600})
+            monitor = made["createMonitor"]
+            path = "/ping/" + monitor["pingUrl"].rsplit("/", 1)[1]
+            await carol(CREATE, input={"name": "not bob's", "periodSeconds": 600})
+            assert (await bob.http.get(path)).text == "OK"
+            assert (await bob.http.get(path + "/fail")).text == "OK"
+            seen = [(await events.next())["monitorEvents"] for _ in range(3)]
+        assert [(e["change"], e["fromState"], e["toState"]) for e in seen] == [
+            ("created", None, None),
+            (None, "NEW", "UP"),
+            (None, "UP", "DOWN"),
+        ]
+        assert {e["monitorId"] for e in seen} == {monitor["id"]}
+        assert seen[-1]["monitor"] == {"name": "sync", "state": "DOWN"}
+        # Resume after the first event: the rest arrive again, in order.
+        async with bob.subscribe(MONITOR_EVENTS, after=seen[0]["eventId"]) as again:
+            replay = [(await again.next())["monitorEvents"]["eventId"] for _ in range(2)]
+        assert replay == [seen[1]["eventId"], seen[2]["eventId"]]
+        # The job list's feed does not carry monitor events.
+        async with ada.subscribe(
+            "subscription($after: ID) { jobEvents(afterEventId: $after) { kind } }",
+            after=position,
+        ) as jobs:
+            with pytest.raises(TimeoutError):
+                await jobs.next(timeout=1.5)
+    finally:
+        for client in (ada, bob, carol):
+            await client.close()
