@@ -11,6 +11,7 @@ from app.db.engine import Database
 from app.db.models import Event, Monitor, MonitorPing
 from app.services.monitors import MonitorService
 from tests.factories import add_user
+from tests.live import LiveServer, dts_env
 
 
 async def new_monitor(db: Database, **fields: object) -> Monitor:
@@ -119,3 +120,24 @@ async def test_pings_are_rate_limited_per_uuid(db, anon) -> None:
     second = await MonitorService(db).create_monitor(owner, {"name": "b", "periodSeconds": 60})
     assert (await anon.get(f"/ping/{second.ping_key}")).status_code == 200
     assert len(await pings_of(db, monitor.id)) == 60
+
+
+async def test_pings_are_rate_limited_per_address_even_for_unknown_uuids(db, database_url) -> None:
+    """Guessing uuids from one address is held up like pinging: the per-address limit counts
+    every ping URL, known or not (DTS_PING_IP_LIMIT, here 5)."""
+    monitor = await new_monitor(db)
+    server = LiveServer("api", dts_env(database_url, DTS_PING_IP_LIMIT="5"))
+    try:
+        server.wait_healthy()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            for _ in range(4):
+                guess = await http.get(f"/ping/{uuid.uuid4()}")
+                assert guess.status_code == 404
+            assert (await http.get(f"/ping/{monitor.ping_key}")).status_code == 200
+            refused = await http.get(f"/ping/{monitor.ping_key}")
+            assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+            assert "address" in refused.text
+            assert (await http.get(f"/ping/{uuid.uuid4()}")).status_code == 429
+    finally:
+        server.stop()
+    assert len(await pings_of(db, monitor.id)) == 1
