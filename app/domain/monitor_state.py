@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.domain.errors import ValidationError
+from app.domain.errors import ValidationError, shown
 from app.domain.schedule import CronSchedule, next_after
 
 STATES = ("new", "up", "late", "down", "running")
@@ -108,20 +108,20 @@ def after_deadline(monitor: MonitorView) -> Change | None:
 
 
 def check_period(value: object, field: str = "periodSeconds") -> float:
-    return _seconds(value, field, MIN_PERIOD_SECONDS, MAX_PERIOD_SECONDS)
+    return _seconds(value, field, MIN_PERIOD_SECONDS, MAX_PERIOD_SECONDS, "60 seconds to 366 days")
 
 
 def check_grace(value: object, field: str = "graceSeconds") -> float:
-    return _seconds(value, field, 0.0, MAX_GRACE_SECONDS)
+    return _seconds(value, field, 0.0, MAX_GRACE_SECONDS, "0 seconds to 366 days")
 
 
 def check_max_duration(value: object, field: str = "maxDurationSeconds") -> float:
-    return _seconds(value, field, 1.0, MAX_PERIOD_SECONDS)
+    return _seconds(value, field, 1.0, MAX_PERIOD_SECONDS, "1 second to 366 days")
 
 
-def _seconds(value: object, field: str, low: float, high: float) -> float:
+def _seconds(value: object, field: str, low: float, high: float, allowed: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise ValidationError(f"must be a number of seconds, got {value!r}", field=field)
+        raise ValidationError(f"must be a number of seconds, got {shown(value)}", field=field)
     if not low <= value <= high:
-        raise ValidationError(f"{value!r} seconds is out of range {low:g}-{high:g}", field=field)
+        raise ValidationError(f"{value:g} seconds is out of range: {allowed}", field=field)
     return float(value)

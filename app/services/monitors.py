@@ -129,7 +129,9 @@ def parse_monitor_input(data: object, current: Monitor | None = None) -> Monitor
             f"unknown field; use {', '.join(sorted(_FIELDS))}", field=str(unknown[0])
         )
     name = data.get("name", current.name if current else None)
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and not isinstance(name, str):
+        raise ValidationError(f"must be text, got {shown(name)}", field="name")
+    if name is None or not name.strip():
         raise ValidationError("a monitor needs a name", field="name")
     name = name.strip()
     if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
