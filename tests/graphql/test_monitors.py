@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.gql_client import GraphQLError
@@ -145,3 +147,45 @@ async def test_monitor_events_are_live_owner_only_and_resumable(server: LiveServ
     finally:
         for client in (ada, bob, carol):
             await client.close()
+
+
+async def next_move(events: Any, timeout: float = 15) -> dict[str, Any]:
+    """The next state move (skipping created/updated… events)."""
+    while True:
+        event = (await events.next(timeout=timeout))["monitorEvents"]
+        if event["change"] is None:
+            return dict(event)
+
+
+async def test_the_running_worker_marks_a_silent_monitor_late(server: LiveServer, db) -> None:
+    """`dts up`'s own worker loop checks monitors: a deadline that passes is noticed within
+    the poll interval, without any request."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.db.models import Monitor as MonitorRow
+    from app.db.types import utcnow
+
+    bob = await sign_up(server, "bob@example.com")
+    try:
+        made = await bob(CREATE, input={"name": "quiet", "periodSeconds": 3600, "graceSeconds": 0})
+        monitor = made["createMonitor"]
+        path = "/ping/" + monitor["pingUrl"].rsplit("/", 1)[1]
+        position = (await bob("{ feedPosition }"))["feedPosition"]
+        async with bob.subscribe(MONITOR_EVENTS, after=position) as events:
+            assert (await bob.http.get(path)).text == "OK"
+            assert (await next_move(events))["toState"] == "UP"
+            # An hour passes in a moment: the expected ping is now overdue.
+            async with db.transaction() as session:
+                await session.execute(
+                    update(MonitorRow)
+                    .where(MonitorRow.id == int(monitor["id"]))
+                    .values(deadline_at=utcnow() - timedelta(seconds=1))
+                )
+            late = await next_move(events, timeout=20)
+            down = await next_move(events, timeout=20)  # grace 0
+        assert (late["fromState"], late["toState"]) == ("UP", "LATE")
+        assert (down["fromState"], down["toState"]) == ("LATE", "DOWN")
+    finally:
+        await bob.close()
