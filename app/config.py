@@ -244,6 +244,9 @@ class Settings(BaseSettings):
     login_free_attempts: int = Field(default=5, ge=1, le=1000)
     login_max_delay_seconds: float = Field(default=15 * 60, ge=1, le=24 * 3600)
     login_ip_limit: int = Field(default=20, ge=1, le=100_000)
+    # Heartbeat pings (unauthenticated): per ping URL and per sender address, per minute.
+    ping_key_limit: int = Field(default=60, ge=1, le=1_000_000)
+    ping_ip_limit: int = Field(default=600, ge=1, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod

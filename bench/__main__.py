@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from bench import databases, processes
 
 BENCHMARKS = {
-    "tick": "scheduler tick cost at 1k vs 100k jobs; materialisation rate",
+    "tick": "scheduler tick cost at 1k vs 100k jobs, monitor check at 1k vs 10k; materialisation",
     "inspector": "1,000 DST-crossing occurrences per call",
     "throughput": "drained runs/s vs raw HTTP clients and Procrastinate",
     "latency": "start lag of jobs due at once; trigger → started",
@@ -55,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("tick")
     g.add_argument("--tick-jobs", type=int, default=int(_env("tick_jobs", "100000")))
     g.add_argument("--tick-reps", type=int, default=int(_env("tick_reps", "20")))
+    g.add_argument("--tick-monitors", type=int, default=int(_env("tick_monitors", "10000")))
     g.add_argument("--materialise", type=int, default=int(_env("materialise", "10000")))
     g.add_argument("--materialise-reps", type=int, default=int(_env("materialise_reps", "3")))
     g = p.add_argument_group("inspector")

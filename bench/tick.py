@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select
 from app.db.engine import Database
 from app.db.models import Event, Job, Run
 from app.feed.events import event_row
-from bench import report
+from bench import monitors, report
 from bench.databases import fresh_database
 from bench.fixtures import BASE_TIME, add_user, analyze, copies, insert_jobs, job_row, run_rows
 from worker.tick import next_due_at, tick
@@ -165,6 +165,8 @@ async def main(args: argparse.Namespace) -> None:
         ],
         rows,
     )
+    # Beside the job tick: the heartbeat monitors every tick also checks (bench/monitors.py).
+    await monitors.show(args.engines, args.tick_monitors, reps)
     rows = []
     for engine in args.engines:
         ticks, raw = await _materialise(engine, args.materialise, args.materialise_reps)

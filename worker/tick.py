@@ -24,6 +24,7 @@ from app.db.models import Job
 from app.domain.misfire import DEFAULT_GRACE, Plan, plan_due
 from app.domain.schedule import Schedule, schedule_from_fields
 from app.feed.events import emit, event_row
+from app.services.monitors import check_monitors, next_monitor_deadline
 from app.services.runs import (
     active_runs,
     apply_concurrency,
@@ -44,12 +45,14 @@ class TickStats:
     queued: int = 0
     skipped: int = 0
     missed: int = 0
+    monitors: int = 0  # heartbeat monitor transitions this tick made (late, down)
 
     def add(self, other: TickStats) -> None:
         self.jobs += other.jobs
         self.queued += other.queued
         self.skipped += other.skipped
         self.missed += other.missed
+        self.monitors += other.monitors
 
 
 async def tick(
@@ -68,7 +71,10 @@ async def tick(
         stats = await _tick_batch(db, now, batch, lookahead)
         total.add(stats)
         if stats.jobs < batch:
-            return total
+            break
+    # Heartbeat monitors past their deadline: late, down, ran too long (exactly once).
+    total.monitors = await check_monitors(db, now, batch=batch)
+    return total
 
 
 # What the tick reads of a job: no ORM objects (the tick is on every worker's hot path).
@@ -230,6 +236,9 @@ async def _tick_batch(db: Database, now: datetime, batch: int, lookahead: float)
 
 
 async def next_due_at(db: Database) -> datetime | None:
-    """When the earliest job is due (an index lookup): how long a worker may sleep."""
+    """When the earliest job or monitor deadline is due (index lookups): how long a worker
+    may sleep."""
     async with db.session() as session:
-        return await session.scalar(select(func.min(Job.next_run_at)))
+        job_due = await session.scalar(select(func.min(Job.next_run_at)))
+    monitor_due = await next_monitor_deadline(db)
+    return min((t for t in (job_due, monitor_due) if t is not None), default=None)

@@ -319,3 +319,65 @@ class AuditEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = NEVER_REUSE_IDS
+
+
+class Monitor(Base):
+    """A heartbeat monitor: a cron job running elsewhere pings its secret URL; dts notices
+    when the ping does not come (late, then down) or a run takes too long.
+
+    `deadline_at` is when the tick must look at the monitor next (the expected ping for
+    `up`, the end of the grace time for `late`, start + max duration for `running`); NULL
+    when nothing can happen without a ping (new, down, paused). The tick's query reads
+    only monitors past their deadline (`ix_monitors_due`).
+    """
+
+    __tablename__ = "monitors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # 122 random bits (uuid4): the only secret a ping carries.
+    ping_key: Mapped[str] = mapped_column(String(36), unique=True)
+    schedule_kind: Mapped[str] = mapped_column(String(16))  # cron | period
+    cron: Mapped[str | None] = mapped_column(String(200), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    period_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    grace_seconds: Mapped[float] = mapped_column(Float, default=300.0)
+    max_duration_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="new")  # new|up|late|down|running
+    ran_too_long: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_ping_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_start_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_expected_at: Mapped[datetime | None] = mapped_column(default=None)
+    deadline_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index(
+            "ix_monitors_due",
+            "deadline_at",
+            "state",
+            postgresql_where=text("deadline_at IS NOT NULL"),
+        ),
+        Index("ix_monitors_owner_name", "owner_id", "name"),
+        NEVER_REUSE_IDS,
+    )
+
+
+class MonitorPing(Base):
+    """One ping received: its kind, exit status, body (≤ 100 KB, the run's log) and sender."""
+
+    __tablename__ = "monitor_pings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # success | start | fail
+    exit_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    body: Mapped[str] = mapped_column(Text, default="")
+    remote_addr: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    __table_args__ = (Index("ix_monitor_pings_history", "monitor_id", "id"), NEVER_REUSE_IDS)

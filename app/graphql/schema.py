@@ -30,6 +30,7 @@ from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
 from app.graphql.inputs import JobFilterInput, JobInput, job_input_dict
 from app.graphql.limits import PreviewLimit, preview_budget
+from app.graphql.monitors import MonitorMutation, MonitorQuery, MonitorSubscription
 from app.graphql.scalars import DATETIME
 from app.graphql.types import (
     ApiToken,
@@ -58,6 +59,7 @@ from app.services import api_tokens, audit
 from app.services.access import Principal, can_read
 from app.services.inspector import check_count, check_zones, compute_off_loop
 from app.services.jobs import JobFilter
+from app.services.monitors import MONITOR_CHANGED
 from app.services.workers import list_workers
 
 log = logging.getLogger("dts.graphql")
@@ -108,7 +110,7 @@ async def preview(
 
 
 @strawberry.type
-class Query:
+class Query(MonitorQuery):
     @strawberry.field(description="The signed-in user (null when anonymous).")
     async def me(self, info: Info[Context, None]) -> User | None:
         principal = await info.context.principal()
@@ -259,7 +261,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(MonitorMutation):
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context
@@ -473,7 +475,7 @@ def _after(value: strawberry.ID | None, field: str) -> int | None:
 
 
 @strawberry.type
-class Subscription:
+class Subscription(MonitorSubscription):
     @strawberry.subscription(
         description="Run status changes (queued, started, finished…), for one job or all jobs "
         "you may read. Pass the last eventId you saw as afterEventId to miss nothing."
@@ -548,7 +550,7 @@ class Subscription:
         principal = await info.context.require()
         feed = info.context.services.feed
         async for event in feed.subscribe(_after(after_event_id, "afterEventId")):
-            if event.kind == "run.log" or not _visible(principal, event):
+            if event.kind in ("run.log", MONITOR_CHANGED) or not _visible(principal, event):
                 continue
             yield JobEvent(
                 event_id=strawberry.ID(str(event.id)),

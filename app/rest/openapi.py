@@ -790,6 +790,7 @@ def paths() -> dict[str, Schema]:
                 errors=("401", "403", "404"),
             )
         },
+        **_monitor_paths(),
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -798,6 +799,138 @@ def paths() -> dict[str, Schema]:
                 "security": [{}],
                 "responses": {"200": response("OpenAPI 3.1")},
             }
+        },
+    }
+
+
+MONITOR_INPUT = obj(
+    {
+        "name": STRING,
+        "cron": nullable(STRING),
+        "timezone": STRING,
+        "periodSeconds": nullable(NUMBER),
+        "graceSeconds": NUMBER,
+        "maxDurationSeconds": nullable(NUMBER),
+    },
+    description="cron (with timezone) or periodSeconds; see docs/monitors.md",
+)
+SCHEMAS["Monitor"] = obj(
+    {
+        "id": ID,
+        "ownerId": ID,
+        "name": STRING,
+        "pingUrl": STRING,
+        "cron": nullable(STRING),
+        "timezone": STRING,
+        "periodSeconds": nullable(NUMBER),
+        "graceSeconds": NUMBER,
+        "maxDurationSeconds": nullable(NUMBER),
+        "state": {"type": "string", "enum": ["new", "up", "late", "down", "running"]},
+        "ranTooLong": BOOL,
+        "paused": BOOL,
+        "lastPingAt": nullable(INSTANT),
+        "lastStartAt": nullable(INSTANT),
+        "nextExpectedAt": nullable(INSTANT),
+        "createdAt": INSTANT,
+        "updatedAt": INSTANT,
+    },
+    ["id", "name", "pingUrl", "state", "paused"],
+)
+SCHEMAS["MonitorPing"] = obj(
+    {
+        "id": ID,
+        "at": INSTANT,
+        "kind": {"type": "string", "enum": ["success", "start", "fail"]},
+        "exitStatus": nullable({"type": "integer", "minimum": 0, "maximum": 255}),
+        "body": STRING,
+        "remoteAddr": nullable(STRING),
+        "userAgent": nullable(STRING),
+    },
+    ["id", "at", "kind", "body"],
+)
+
+
+def _monitor_paths() -> dict[str, Schema]:
+    """Heartbeat monitors (the ping URLs themselves are outside /api: docs/monitors.md)."""
+    one = [path_param("monitor id")]
+    page = obj(
+        {"items": {"type": "array", "items": ref("Monitor")}, "nextCursor": nullable(STRING)}
+    )
+    return {
+        "/api/monitors": {
+            "get": operation(
+                "List monitors",
+                "monitors",
+                ("200", "a page of monitors, newest first", page),
+                params=[query("limit", {"type": "integer"}), query("cursor", STRING)],
+                errors=("401", "422"),
+            ),
+            "post": operation(
+                "Create monitor",
+                "monitors",
+                ("201", "the monitor, with its secret ping URL", ref("Monitor")),
+                body=MONITOR_INPUT,
+                errors=("400", "401", "403", "413", "422"),
+            ),
+        },
+        "/api/monitors/{id}": {
+            "get": operation(
+                "Get monitor",
+                "monitors",
+                ("200", "the monitor", ref("Monitor")),
+                params=one,
+                errors=("401", "404"),
+            ),
+            "patch": operation(
+                "Update monitor",
+                "monitors",
+                ("200", "the monitor", ref("Monitor")),
+                body=MONITOR_INPUT,
+                params=one,
+                errors=("400", "401", "403", "404", "413", "422"),
+            ),
+            "delete": operation(
+                "Delete monitor",
+                "monitors",
+                ("204", "deleted", None),
+                params=one,
+                errors=("401", "403", "404"),
+            ),
+        },
+        "/api/monitors/{id}/pause": {
+            "post": operation(
+                "Pause monitor",
+                "monitors",
+                ("200", "the monitor", ref("Monitor")),
+                body=obj({}),
+                body_required=False,
+                params=one,
+                errors=("400", "401", "403", "404", "413", "422"),
+            ),
+        },
+        "/api/monitors/{id}/resume": {
+            "post": operation(
+                "Resume monitor",
+                "monitors",
+                ("200", "the monitor", ref("Monitor")),
+                body=obj({}),
+                body_required=False,
+                params=one,
+                errors=("400", "401", "403", "404", "413", "422"),
+            ),
+        },
+        "/api/monitors/{id}/pings": {
+            "get": operation(
+                "List monitor pings",
+                "monitors",
+                (
+                    "200",
+                    "the newest pings first",
+                    obj({"items": {"type": "array", "items": ref("MonitorPing")}}),
+                ),
+                params=[*one, query("limit", {"type": "integer"})],
+                errors=("401", "404", "422"),
+            ),
         },
     }
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route
 
-from app.rest import auth, inspector, jobs, openapi, runs, tokens
+from app.rest import auth, inspector, jobs, monitors, openapi, ping, runs, tokens
 from app.rest.errors import error_response
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -44,6 +44,14 @@ def endpoints() -> list[Route]:
         Route("/api/tokens", tokens.list_tokens, methods=["GET"]),
         Route("/api/tokens", tokens.create_token, methods=["POST"]),
         Route("/api/tokens/{id}", tokens.revoke_token, methods=["DELETE"]),
+        Route("/api/monitors", monitors.list_monitors, methods=["GET"]),
+        Route("/api/monitors", monitors.create_monitor, methods=["POST"]),
+        Route("/api/monitors/{id}", monitors.get_monitor, methods=["GET"]),
+        Route("/api/monitors/{id}", monitors.update_monitor, methods=["PATCH"]),
+        Route("/api/monitors/{id}", monitors.delete_monitor, methods=["DELETE"]),
+        Route("/api/monitors/{id}/pause", monitors.pause_monitor, methods=["POST"]),
+        Route("/api/monitors/{id}/resume", monitors.resume_monitor, methods=["POST"]),
+        Route("/api/monitors/{id}/pings", monitors.list_pings, methods=["GET"]),
         Route("/api/openapi.json", openapi.openapi_json, methods=["GET"]),
     ]
 
@@ -75,5 +83,6 @@ async def unknown_api_path(request: Request) -> JSONResponse:
 
 def rest_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = list(endpoints())
+    routes += ping.routes()  # heartbeats: outside /api, unauthenticated (app/rest/ping.py)
     routes.append(Route("/api/{path:path}", unknown_api_path, methods=ALL_METHODS))
     return routes

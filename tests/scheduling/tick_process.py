@@ -17,7 +17,7 @@ async def main(url: str, due: str, start_at: float, batch: int) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))  # start together
     stats = await tick(db, datetime.fromisoformat(due), batch=batch)
     await db.dispose()
-    print(json.dumps({"queued": stats.queued, "jobs": stats.jobs}))
+    print(json.dumps({"queued": stats.queued, "jobs": stats.jobs, "monitors": stats.monitors}))
 
 
 if __name__ == "__main__":
