@@ -1,0 +1,229 @@
+"""Notification channels: create them (secrets encrypted, shown once), and send one message.
+
+Kinds:
+- `email`: to one address, through the SMTP setup of app.services.mail (`DTS_SMTP_URL`);
+- `webhook`: POST JSON, signed: `X-Dts-Timestamp: <unix seconds>` and
+  `X-Dts-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the channel secret>`;
+- `slack`: POST `{"text": ...}` to a Slack-compatible incoming webhook URL.
+
+Webhook URLs are checked like HTTP jobs' targets: private, loopback and link-local
+addresses are refused unless `DTS_HTTP_ALLOW_PRIVATE` is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db.models import AlertChannel, User
+from app.domain.errors import Forbidden, NotFound, ValidationError
+from app.services.mail import Mailer
+from app.services.secrets import SecretBox
+
+KINDS = ("email", "webhook", "slack")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SEND_TIMEOUT = 10.0
+
+
+class DeliveryError(Exception):
+    """A channel could not take the message; `retryable` says whether trying later helps."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass
+class CreatedChannel:
+    channel: AlertChannel
+    # The webhook signing secret, returned once at creation and never again.
+    signing_secret: str | None
+
+
+def _check_url(url: str, field: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            f"{field} must be an http:// or https:// URL with a host.", field=field
+        )
+    if len(url) > 2000:
+        raise ValidationError(f"{field} is longer than 2000 characters.", field=field)
+    return url
+
+
+def validate_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The clean plain-text config of a channel, or ValidationError naming the field."""
+    if kind not in KINDS:
+        raise ValidationError(
+            f"kind must be one of {', '.join(KINDS)} (got {kind!r}).", field="kind"
+        )
+    if kind == "email":
+        address = str(config.get("address") or "").strip()
+        if not EMAIL_RE.match(address) or len(address) > 320:
+            raise ValidationError("address must be an e-mail address.", field="address")
+        return {"address": address}
+    url = _check_url(str(config.get("url") or ""), "url")
+    return {"url": url}
+
+
+async def create_channel(
+    session: AsyncSession,
+    box: SecretBox,
+    user: User,
+    *,
+    name: str,
+    kind: str,
+    config: dict[str, Any],
+    shared: bool = False,
+) -> CreatedChannel:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationError("name must be 1 to 100 characters.", field="name")
+    if shared and user.role != "admin":
+        raise Forbidden("Only an admin may create a shared channel.", field="shared")
+    clean = validate_config(kind, config)
+    stored: dict[str, Any] = dict(clean)
+    signing_secret = None
+    if kind in ("webhook", "slack"):
+        stored["url"] = box.encrypt(clean["url"])
+        stored["url_hint"] = mask_url(clean["url"])
+    if kind == "webhook":
+        signing_secret = "whsec_" + secrets.token_urlsafe(32)
+        stored["secret"] = box.encrypt(signing_secret)
+    channel = AlertChannel(owner_id=user.id, shared=shared, name=name, kind=kind, config=stored)
+    session.add(channel)
+    await session.flush()
+    return CreatedChannel(channel, signing_secret)
+
+
+def mask_url(url: str) -> str:
+    """What a list shows of a secret URL: scheme and host only."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…"
+
+
+def public_config(channel: AlertChannel) -> dict[str, Any]:
+    """A channel's config without its secrets (URLs masked, the signing secret left out)."""
+    if channel.kind == "email":
+        return {"address": channel.config.get("address")}
+    return {"url": channel.config.get("url_hint", "…")}
+
+
+def visible_channels_filter(user: User) -> Any:
+    return or_(AlertChannel.owner_id == user.id, AlertChannel.shared.is_(True))
+
+
+async def list_channels(session: AsyncSession, user: User) -> list[AlertChannel]:
+    query = select(AlertChannel).where(visible_channels_filter(user)).order_by(AlertChannel.id)
+    return list((await session.scalars(query)).all())
+
+
+async def get_channel(
+    session: AsyncSession, user: User, channel_id: int, *, write: bool = False
+) -> AlertChannel:
+    channel = await session.get(AlertChannel, channel_id)
+    visible = channel is not None and (
+        channel.owner_id == user.id or (channel.shared and not write) or user.role == "admin"
+    )
+    if channel is None or not visible:
+        raise NotFound(f"No channel with id {channel_id}.", field="channelId")
+    return channel
+
+
+async def delete_channel(session: AsyncSession, user: User, channel_id: int) -> None:
+    channel = await get_channel(session, user, channel_id, write=True)
+    await session.delete(channel)
+
+
+def render_text(payload: dict[str, Any]) -> tuple[str, str]:
+    """Subject and body of a notification for people (e-mail, Slack)."""
+    subject = str(payload.get("title") or "dts notification")
+    lines = [subject, ""]
+    if payload.get("summary"):
+        lines.append(str(payload["summary"]))
+    if payload.get("url"):
+        lines += ["", str(payload["url"])]
+    return subject, "\n".join(lines)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+class ChannelSender:
+    """Sends one message to one channel (used by the outbox delivery loop)."""
+
+    def __init__(self, settings: Settings, box: SecretBox) -> None:
+        self.settings = settings
+        self.box = box
+        self.mailer = Mailer(settings)
+
+    async def send(self, kind: str, config: dict[str, Any], payload: dict[str, Any]) -> None:
+        if kind == "email":
+            subject, text = render_text(payload)
+            if not await self.mailer.send(str(config["address"]), subject, text):
+                raise DeliveryError("the SMTP server did not accept the message (see the log)")
+            return
+        url = self.box.decrypt(str(config["url"]))
+        if kind == "slack":
+            _subject, text = render_text(payload)
+            body = json.dumps({"text": text}).encode()
+            await self._post(url, body, {})
+            return
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        timestamp = str(int(time.time()))
+        secret = self.box.decrypt(str(config["secret"]))
+        headers = {
+            "X-Dts-Timestamp": timestamp,
+            "X-Dts-Signature": sign(secret, timestamp, body),
+            "X-Dts-Event": str(payload.get("event", "")),
+            "Idempotency-Key": str(payload.get("id", "")),
+        }
+        await self._post(url, body, headers)
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        import httpx
+
+        from worker.executors.http_common import (
+            TargetRefused,
+            literal_address,
+            refuse_forbidden,
+            resolve_host,
+        )
+
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not self.settings.http_allow_private:
+            try:
+                literal = literal_address(host)
+                addresses = [literal] if literal else await resolve_host(host, port)
+                refuse_forbidden(host, addresses)
+            except TargetRefused as error:
+                raise DeliveryError(str(error), retryable=False) from None
+            except OSError as error:
+                raise DeliveryError(f"could not resolve {host!r}: {error}") from None
+        headers = {"Content-Type": "application/json", "User-Agent": "dts-alerts", **headers}
+        try:
+            async with httpx.AsyncClient(timeout=SEND_TIMEOUT, follow_redirects=False) as client:
+                response = await client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise DeliveryError(f"{type(error).__name__}: {error}") from None
+        if response.status_code >= 300:
+            retryable = response.status_code >= 500 or response.status_code in (408, 429)
+            raise DeliveryError(
+                f"the receiver answered HTTP {response.status_code}", retryable=retryable
+            )
