@@ -174,7 +174,13 @@ class WorkerProcess:
         )
         log.info("worker %s started (capacity %d, %s)", self.id, self.capacity, self.db.dialect)
         self.recorder.start()
-        loops = [self._tick_loop, self._claim_loop, self._heartbeat_loop, self._maintenance_loop]
+        loops = [
+            self._tick_loop,
+            self._claim_loop,
+            self._heartbeat_loop,
+            self._maintenance_loop,
+            self._outbox_loop,
+        ]
         if self.db.is_postgres:
             loops.append(self._listen_loop)
         self._tasks = [asyncio.create_task(self._guard(loop), name=loop.__name__) for loop in loops]
@@ -454,6 +460,19 @@ class WorkerProcess:
                     log.info("retention: pruned %d old row(s)", removed)
                 last_prune = time.monotonic()
             await self._sleep(every)
+
+    async def _outbox_loop(self) -> None:
+        """Deliver notifications (app.services.outbox): a full batch is followed at once
+        by the next one; otherwise the outbox is looked at again about once a second."""
+        from app.services import outbox
+        from app.services.channels import ChannelSender
+
+        sender = ChannelSender(self.settings, self.secrets)
+        every = min(1.0, self.settings.poll_interval * 2)
+        while not self._stopping.is_set():
+            claimed = await outbox.deliver_due(self.db, sender, self.id, self.clock())
+            if claimed < outbox.BATCH:
+                await self._sleep(every)
 
     async def _listen_loop(self) -> None:
         """LISTEN dts_runs; re-established whenever the connection drops, then resync."""
