@@ -24,7 +24,10 @@ from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import AlertChannel, AlertRule, AlertStreak, Incident, Notification
+from app.db.engine import Database
+from app.db.models import AlertChannel, AlertRule, AlertStreak, Incident, Job, Notification
+from app.domain.errors import NotFound, ValidationError
+from app.services.access import Principal, ensure_can_read, ensure_may_write
 
 Subject = Literal["job", "monitor"]
 OK_KINDS = ("succeeded", "recovered", "up")
@@ -397,8 +400,6 @@ async def set_rule(
     session: AsyncSession, owner_id: int, subject: str, subject_id: int, rule: RuleInput
 ) -> AlertRule:
     """Create or replace the rule of one subject (`default`, 0: the owner's defaults)."""
-    from app.domain.errors import ValidationError
-
     if not 1 <= rule.failure_threshold <= 1000:
         raise ValidationError(
             "failureThreshold must be between 1 and 1000.", field="failureThreshold"
@@ -477,3 +478,62 @@ async def list_incidents(
     if owner_id is not None:
         query = query.where(Incident.owner_id == owner_id)
     return list((await session.scalars(query)).all())
+
+
+# --- the API's use cases: access checked here, one transaction each ----------------------
+
+
+async def _job_for(session: AsyncSession, principal: Principal, job_id: int, *, write: bool) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound("job not found", field="jobId")
+    ensure_can_read(principal, job.owner_id)
+    if write:
+        ensure_may_write(principal)
+        if job.owner_id != principal.user_id and not principal.is_admin:
+            raise NotFound("job not found", field="jobId")
+    return job
+
+
+async def set_job_rules(
+    db: Database, principal: Principal, job_id: int, rule: RuleInput
+) -> AlertRule:
+    async with db.transaction() as session:
+        job = await _job_for(session, principal, job_id, write=True)
+        return await set_rule(session, job.owner_id, "job", job.id, rule)
+
+
+async def clear_job_rules(db: Database, principal: Principal, job_id: int) -> None:
+    """Remove a job's own rule: the owner's defaults apply again."""
+    async with db.transaction() as session:
+        job = await _job_for(session, principal, job_id, write=True)
+        rule = await get_rule(session, job.owner_id, "job", job.id)
+        if rule is not None:
+            await session.delete(rule)
+
+
+async def job_rules(db: Database, principal: Principal, job_id: int) -> AlertRule | None:
+    """The job's own rule, or None (then the owner's defaults apply, if any)."""
+    async with db.session() as session:
+        job = await _job_for(session, principal, job_id, write=False)
+        return await get_rule(session, job.owner_id, "job", job.id)
+
+
+async def set_default_rules(db: Database, principal: Principal, rule: RuleInput) -> AlertRule:
+    ensure_may_write(principal)
+    async with db.transaction() as session:
+        return await set_rule(session, principal.user_id, "default", 0, rule)
+
+
+async def default_rules(db: Database, principal: Principal) -> AlertRule | None:
+    async with db.session() as session:
+        return await get_rule(session, principal.user_id, "default", 0)
+
+
+async def job_incidents(
+    db: Database, principal: Principal, job_id: int, limit: int = 50
+) -> list[Incident]:
+    """A job's incidents, newest first."""
+    async with db.session() as session:
+        job = await _job_for(session, principal, job_id, write=False)
+        return await list_incidents(session, job.owner_id, "job", job.id, limit)

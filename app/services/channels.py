@@ -19,6 +19,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +27,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.models import AlertChannel, User
+from app.db.models import AlertChannel
 from app.domain.errors import Forbidden, NotFound, ValidationError
+from app.services.access import Principal, ensure_may_write
 from app.services.mail import Mailer
 from app.services.secrets import SecretBox
 
@@ -81,17 +83,18 @@ def validate_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
 async def create_channel(
     session: AsyncSession,
     box: SecretBox,
-    user: User,
+    principal: Principal,
     *,
     name: str,
     kind: str,
     config: dict[str, Any],
     shared: bool = False,
 ) -> CreatedChannel:
+    ensure_may_write(principal)
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationError("name must be 1 to 100 characters.", field="name")
-    if shared and user.role != "admin":
+    if shared and not principal.is_admin:
         raise Forbidden("Only an admin may create a shared channel.", field="shared")
     clean = validate_config(kind, config)
     stored: dict[str, Any] = dict(clean)
@@ -102,7 +105,9 @@ async def create_channel(
     if kind == "webhook":
         signing_secret = "whsec_" + secrets.token_urlsafe(32)
         stored["secret"] = box.encrypt(signing_secret)
-    channel = AlertChannel(owner_id=user.id, shared=shared, name=name, kind=kind, config=stored)
+    channel = AlertChannel(
+        owner_id=principal.user_id, shared=shared, name=name, kind=kind, config=stored
+    )
     session.add(channel)
     await session.flush()
     return CreatedChannel(channel, signing_secret)
@@ -121,30 +126,42 @@ def public_config(channel: AlertChannel) -> dict[str, Any]:
     return {"url": channel.config.get("url_hint", "…")}
 
 
-def visible_channels_filter(user: User) -> Any:
-    return or_(AlertChannel.owner_id == user.id, AlertChannel.shared.is_(True))
-
-
-async def list_channels(session: AsyncSession, user: User) -> list[AlertChannel]:
-    query = select(AlertChannel).where(visible_channels_filter(user)).order_by(AlertChannel.id)
+async def list_channels(session: AsyncSession, principal: Principal) -> list[AlertChannel]:
+    """The caller's channels and the shared ones (an admin sees every channel)."""
+    query = select(AlertChannel).order_by(AlertChannel.id)
+    if not principal.is_admin:
+        query = query.where(
+            or_(AlertChannel.owner_id == principal.user_id, AlertChannel.shared.is_(True))
+        )
     return list((await session.scalars(query)).all())
 
 
 async def get_channel(
-    session: AsyncSession, user: User, channel_id: int, *, write: bool = False
+    session: AsyncSession, principal: Principal, channel_id: int, *, write: bool = False
 ) -> AlertChannel:
     channel = await session.get(AlertChannel, channel_id)
-    visible = channel is not None and (
-        channel.owner_id == user.id or (channel.shared and not write) or user.role == "admin"
-    )
+    mine = channel is not None and (channel.owner_id == principal.user_id or principal.is_admin)
+    visible = mine or (channel is not None and channel.shared and not write)
     if channel is None or not visible:
-        raise NotFound(f"No channel with id {channel_id}.", field="channelId")
+        raise NotFound(f"No channel with id {channel_id}.", field="id")
+    if write:
+        ensure_may_write(principal)
     return channel
 
 
-async def delete_channel(session: AsyncSession, user: User, channel_id: int) -> None:
-    channel = await get_channel(session, user, channel_id, write=True)
+async def delete_channel(session: AsyncSession, principal: Principal, channel_id: int) -> None:
+    channel = await get_channel(session, principal, channel_id, write=True)
     await session.delete(channel)
+
+
+def test_payload(channel: AlertChannel, at: datetime) -> dict[str, Any]:
+    return {
+        "id": f"test:{channel.id}:{int(at.timestamp())}",
+        "event": "test",
+        "title": f"[dts] test notification for channel {channel.name!r}",
+        "summary": "This is a test: the channel works.",
+        "at": at.isoformat(),
+    }
 
 
 def render_text(payload: dict[str, Any]) -> tuple[str, str]:

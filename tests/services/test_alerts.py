@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.engine import Database
-from app.db.models import Notification, User
+from app.db.models import Notification
 from app.services import alerts
 from app.services.channels import create_channel
 from app.services.secrets import SecretBox
@@ -72,23 +72,17 @@ async def test_a_failing_job_notifies_each_channel_once_per_incident_and_once_on
             retry={"maxAttempts": 2, "initialDelay": 0.05, "maxDelay": 0.1},
         ),
     )
+    box = SecretBox(settings)
     async with db.transaction() as session:
-        user = await session.get(User, owner.user_id)
-        assert user is not None
-        box = SecretBox(settings)
         hook = await create_channel(
-            session, box, user, name="hook", kind="webhook", config={"url": receiver.url()}
+            session, box, owner, name="hook", kind="webhook", config={"url": receiver.url()}
         )
         mail = await create_channel(
-            session, box, user, name="me", kind="email", config={"address": "ops@example.com"}
+            session, box, owner, name="me", kind="email", config={"address": "ops@example.com"}
         )
-        await alerts.set_rule(
-            session,
-            user.id,
-            "job",
-            job.id,
-            alerts.RuleInput(channel_ids=[hook.channel.id, mail.channel.id]),
-        )
+    await alerts.set_job_rules(
+        db, owner, job.id, alerts.RuleInput(channel_ids=[hook.channel.id, mail.channel.id])
+    )
     assert hook.signing_secret
     try:
         async with running_worker(settings):

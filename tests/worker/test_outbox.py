@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.engine import Database
-from app.db.models import AlertChannel, Notification, User
+from app.db.models import AlertChannel, Notification
 from app.services import alerts, outbox
 from app.services.channels import ChannelSender, create_channel, public_config
 from app.services.secrets import SecretBox
@@ -24,14 +24,17 @@ async def _setup(
     """A member with one webhook channel and default rules using it."""
     principal = await add_user(db, "ops@example.com")
     async with db.transaction() as session:
-        user = await session.get(User, principal.user_id)
-        assert user is not None
         created = await create_channel(
-            session, SecretBox(settings), user, name="ops hook", kind="webhook", config={"url": url}
+            session,
+            SecretBox(settings),
+            principal,
+            name="ops hook",
+            kind="webhook",
+            config={"url": url},
         )
         await alerts.set_rule(
             session,
-            user.id,
+            principal.user_id,
             "default",
             0,
             alerts.RuleInput(channel_ids=[created.channel.id], failure_threshold=threshold),
@@ -150,10 +153,8 @@ async def test_secrets_are_encrypted_at_rest_and_masked(db: Database, settings: 
     url = "https://hooks.slack.example.com/services/T000/B000/very-secret"
     principal = await add_user(db, "ops@example.com")
     async with db.transaction() as session:
-        user = await session.get(User, principal.user_id)
-        assert user is not None
         created = await create_channel(
-            session, SecretBox(settings), user, name="slack", kind="slack", config={"url": url}
+            session, SecretBox(settings), principal, name="slack", kind="slack", config={"url": url}
         )
     async with db.session() as session:
         stored = await session.get(AlertChannel, created.channel.id)
