@@ -25,6 +25,7 @@ from app.domain.cron_text import describe
 from app.domain.errors import DtsError, NotFound, ValidationError
 from app.domain.schedule import CronSchedule, load_timezone, occurrences, parse_cron
 from app.feed.hub import FeedEvent
+from app.graphql.alerts import AlertMutations, AlertQueries
 from app.graphql.context import Context
 from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
@@ -108,7 +109,7 @@ async def preview(
 
 
 @strawberry.type
-class Query:
+class Query(AlertQueries):
     @strawberry.field(description="The signed-in user (null when anonymous).")
     async def me(self, info: Info[Context, None]) -> User | None:
         principal = await info.context.principal()
@@ -259,7 +260,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(AlertMutations):
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context

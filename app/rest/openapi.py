@@ -406,6 +406,8 @@ CHANGE = ("400", "401", "403", "404", "409", "413", "422")
 
 
 def paths() -> dict[str, Schema]:
+    from app.rest.alerts import openapi_paths as alert_paths  # it uses this module's helpers
+
     write = ("400", "401", "403", "404", "409", "413", "422")
     return {
         "/api/health": {
@@ -686,6 +688,7 @@ def paths() -> dict[str, Schema]:
                 errors=("401", "403", "404"),
             )
         },
+        **alert_paths(),
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route
 
-from app.rest import auth, inspector, jobs, openapi, runs, tokens
+from app.rest import alerts, auth, inspector, jobs, openapi, runs, tokens
 from app.rest.errors import error_response
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -44,6 +44,7 @@ def endpoints() -> list[Route]:
         Route("/api/tokens", tokens.list_tokens, methods=["GET"]),
         Route("/api/tokens", tokens.create_token, methods=["POST"]),
         Route("/api/tokens/{id}", tokens.revoke_token, methods=["DELETE"]),
+        *alerts.routes(),
         Route("/api/openapi.json", openapi.openapi_json, methods=["GET"]),
     ]
 

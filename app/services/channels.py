@@ -244,3 +244,24 @@ class ChannelSender:
             raise DeliveryError(
                 f"the receiver answered HTTP {response.status_code}", retryable=retryable
             )
+
+
+@dataclass
+class TestResult:
+    ok: bool
+    error: str | None
+
+
+async def send_test(
+    db: Any, settings: Settings, principal: Principal, channel_id: int, at: datetime
+) -> TestResult:
+    """Send a test message to a channel now (not through the outbox: the caller waits for
+    the answer); a delivery problem is the result, not an error."""
+    async with db.session() as session:
+        channel = await get_channel(session, principal, channel_id, write=True)
+        kind, config, payload = channel.kind, dict(channel.config), test_payload(channel, at)
+    try:
+        await ChannelSender(settings, SecretBox(settings)).send(kind, config, payload)
+    except DeliveryError as error:
+        return TestResult(False, str(error))
+    return TestResult(True, None)
