@@ -190,6 +190,10 @@ class ChannelSender:
 
     async def send(self, kind: str, config: dict[str, Any], payload: dict[str, Any]) -> None:
         if kind == "email":
+            if self.mailer.target is None:
+                raise DeliveryError(
+                    "e-mail is not configured on this server: set DTS_SMTP_URL", retryable=False
+                )
             subject, text = render_text(payload)
             if not await self.mailer.send(str(config["address"]), subject, text):
                 raise DeliveryError("the SMTP server did not accept the message (see the log)")
