@@ -20,7 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
@@ -30,8 +30,10 @@ from app.config import Settings
 from app.db.models import AlertChannel
 from app.domain.errors import Forbidden, NotFound, ValidationError
 from app.services.access import Principal, ensure_may_write
-from app.services.mail import Mailer
 from app.services.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from app.services.mail import Mailer
 
 KINDS = ("email", "webhook", "slack")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -186,7 +188,16 @@ class ChannelSender:
     def __init__(self, settings: Settings, box: SecretBox) -> None:
         self.settings = settings
         self.box = box
-        self.mailer = Mailer(settings)
+        self._mailer: Mailer | None = None
+
+    @property
+    def mailer(self) -> Mailer:
+        # Loaded at the first e-mail: a worker that sends none never loads aiosmtplib.
+        if self._mailer is None:
+            from app.services.mail import Mailer
+
+            self._mailer = Mailer(self.settings)
+        return self._mailer
 
     async def send(self, kind: str, config: dict[str, Any], payload: dict[str, Any]) -> None:
         if kind == "email":
@@ -216,8 +227,6 @@ class ChannelSender:
         await self._post(url, body, headers)
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        import httpx
-
         from worker.executors.http_common import (
             TargetRefused,
             literal_address,
@@ -238,16 +247,22 @@ class ChannelSender:
             except OSError as error:
                 raise DeliveryError(f"could not resolve {host!r}: {error}") from None
         headers = {"Content-Type": "application/json", "User-Agent": "dts-alerts", **headers}
+        # aiohttp, as the worker's executor uses: delivering adds no HTTP stack to a worker.
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=SEND_TIMEOUT)
         try:
-            async with httpx.AsyncClient(timeout=SEND_TIMEOUT, follow_redirects=False) as client:
-                response = await client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise DeliveryError(f"{type(error).__name__}: {error}") from None
-        if response.status_code >= 300:
-            retryable = response.status_code >= 500 or response.status_code in (408, 429)
-            raise DeliveryError(
-                f"the receiver answered HTTP {response.status_code}", retryable=retryable
-            )
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as client,
+                client.post(url, data=body, headers=headers, allow_redirects=False) as response,
+            ):
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(f"{type(error).__name__}: {error}".rstrip(": ")) from None
+        if status >= 300:
+            retryable = status >= 500 or status in (408, 429)
+            raise DeliveryError(f"the receiver answered HTTP {status}", retryable=retryable)
 
 
 @dataclass
