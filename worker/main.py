@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import math
 import os
 import secrets
 import signal
@@ -469,7 +470,11 @@ class WorkerProcess:
 
         sender = ChannelSender(self.settings, self.secrets)
         every = min(1.0, self.settings.poll_interval * 2)
+        last_reminders = -math.inf
         while not self._stopping.is_set():
+            if time.monotonic() - last_reminders >= outbox.REMIND_EVERY_SECONDS:
+                await outbox.remind_due(self.db, self.clock())
+                last_reminders = time.monotonic()
             claimed = await outbox.deliver_due(self.db, sender, self.id, self.clock())
             if claimed < outbox.BATCH:
                 await self._sleep(every)

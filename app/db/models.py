@@ -409,15 +409,18 @@ class Incident(Base):
     last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_notified_at: Mapped[datetime | None] = mapped_column(default=None)
     reminders: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next reminder is due (the rule's remindEveryHours); NULL: none.
+    remind_at: Mapped[datetime | None] = mapped_column(default=None)
+    name: Mapped[str] = mapped_column(String(200), default="")
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         Index("ix_incidents_subject", "subject", "subject_id", "id"),
         Index(
-            "ix_incidents_open",
-            "last_notified_at",
-            postgresql_where=text("status = 'open'"),
-            sqlite_where=text("status = 'open'"),
+            "ix_incidents_remind",
+            "remind_at",
+            postgresql_where=text("status = 'open' AND remind_at IS NOT NULL"),
+            sqlite_where=text("status = 'open' AND remind_at IS NOT NULL"),
         ),
         NEVER_REUSE_IDS,
     )

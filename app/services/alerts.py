@@ -8,7 +8,8 @@ outcome that caused it was recorded (the outbox: app.services.outbox delivers it
 A subject's problems form a streak (`alert_streaks`, one locked row per subject). The
 streak opens an incident when it reaches the rule's threshold, which notifies each of
 the rule's channels once ("opened"); later problems of the same streak only count, and
-remind if the rule asks to (every N hours). The next success resolves the incident and
+are reminded of while it stays open if the rule asks to (every N hours, `remind_due`,
+swept by the workers). The next success resolves the incident and
 notifies once ("recovered"). An occurrence is counted once, however often it is
 reported (retries of one occurrence are one failure).
 """
@@ -173,7 +174,7 @@ def _apply(conn: Connection, outcome: SubjectOutcome) -> int:
         failures = streak.failures + 1
         incident_id = streak.open_incident_id
         if incident_id is not None:
-            written += _continue_incident(conn, rule, incident_id, outcome)
+            written += _continue_incident(conn, incident_id, outcome)
         elif failures >= max(1, rule.failure_threshold):
             incident_id, written = _open_incident(conn, rule, outcome, failures)
         conn.execute(
@@ -236,6 +237,8 @@ def _open_incident(
             last_failure_at=outcome.at,
             last_notified_at=outcome.at,
             reminders=0,
+            remind_at=_next_reminder(rule, outcome.at),
+            name=outcome.name[:200],
         )
         .returning(INCIDENTS.c.id)
     ).scalar_one()
@@ -246,23 +249,69 @@ def _open_incident(
     return incident_id, written
 
 
-def _continue_incident(
-    conn: Connection, rule: Any, incident_id: int, outcome: SubjectOutcome
-) -> int:
-    incident = conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == incident_id)).one()
-    failures = incident.failures + 1
-    values: dict[str, Any] = {"failures": failures, "last_failure_at": outcome.at}
-    written = 0
+def _next_reminder(rule: Any, after: datetime) -> datetime | None:
     every = rule.remind_every_hours
-    last = incident.last_notified_at or incident.opened_at
-    if every and outcome.at - last >= timedelta(hours=every):
-        reminder = incident.reminders + 1
-        values.update(reminders=reminder, last_notified_at=outcome.at)
-        title = f"[dts] still failing: {_label(outcome)} ({failures} times in a row)"
-        written = _notify(
-            conn, rule, outcome, incident_id, "reminder", title, failures, f"reminder:{reminder}"
+    return after + timedelta(hours=every) if every else None
+
+
+def _continue_incident(conn: Connection, incident_id: int, outcome: SubjectOutcome) -> int:
+    conn.execute(
+        update(INCIDENTS)
+        .where(INCIDENTS.c.id == incident_id)
+        .values(failures=INCIDENTS.c.failures + 1, last_failure_at=outcome.at)
+    )
+    return 0
+
+
+def remind_due(conn: Connection, now: datetime, *, limit: int = 100) -> int:
+    """Remind about open incidents whose reminder is due (the rule's `remindEveryHours`,
+    counted from the last notice); returns the notifications written. Each reminder is
+    written once however many workers sweep: the incident row is locked (PostgreSQL) or
+    the write lock held (SQLite), and the notice's key names the reminder's number."""
+    query = (
+        select(INCIDENTS)
+        .where(INCIDENTS.c.status == "open", INCIDENTS.c.remind_at <= now)
+        .order_by(INCIDENTS.c.remind_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    written = 0
+    for incident in conn.execute(query).all():
+        outcome = SubjectOutcome(
+            incident.subject,
+            incident.subject_id,
+            incident.owner_id,
+            incident.kind,
+            "",
+            incident.summary,
+            now,
+            incident.name,
         )
-    conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(values))
+        rule = _rule_for(conn, outcome)
+        values: dict[str, Any] = {"remind_at": None}
+        if rule is not None and rule.remind_every_hours:
+            number = incident.reminders + 1
+            values = {
+                "reminders": number,
+                "last_notified_at": now,
+                "remind_at": _next_reminder(rule, now),
+            }
+            title = (
+                f"[dts] still failing: {_label(outcome)} "
+                f"({incident.failures} problem(s) since {incident.opened_at:%Y-%m-%d %H:%M} UTC)"
+            )
+            written += _notify(
+                conn,
+                rule,
+                outcome,
+                incident.id,
+                "reminder",
+                title,
+                incident.failures,
+                f"reminder:{number}",
+            )
+        conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident.id).values(values))
     return written
 
 
@@ -272,7 +321,7 @@ def _resolve_incident(
     incident = conn.execute(
         update(INCIDENTS)
         .where(INCIDENTS.c.id == incident_id, INCIDENTS.c.status == "open")
-        .values(status="resolved", resolved_at=outcome.at)
+        .values(status="resolved", resolved_at=outcome.at, remind_at=None)
         .returning(INCIDENTS.c.failures)
     ).first()
     if incident is None or not rule.on_recovery:

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from app.db.engine import Database
 from app.db.models import AlertChannel, Notification
 from app.domain.retry import RetryPolicy, backoff_delay
+from app.services import alerts
 from app.services.channels import ChannelSender, DeliveryError
 
 log = logging.getLogger("dts.outbox")
@@ -29,6 +30,8 @@ log = logging.getLogger("dts.outbox")
 # About a day of retries: 10 s, 20 s, 40 s … capped at an hour between attempts.
 DELIVERY_POLICY = RetryPolicy(max_attempts=30, initial_delay=10.0, max_delay=3600.0, multiplier=2.0)
 LEASE_SECONDS = 60.0
+# How often a worker looks for due reminders of open incidents.
+REMIND_EVERY_SECONDS = 30.0
 BATCH = 20
 
 
@@ -145,3 +148,8 @@ async def deliver_due(
 
     await asyncio.gather(*(one(item) for item in items))
     return len(items)
+
+
+async def remind_due(db: Database, now: datetime) -> int:
+    """Write the reminders of open incidents that are due; returns how many."""
+    return await db.run_write(lambda conn: alerts.remind_due(conn, now))

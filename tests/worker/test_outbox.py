@@ -132,8 +132,12 @@ async def test_threshold_dedupe_reminders_and_one_recovery(
     await _report(db, owner, "late", "p2", clock)  # 2 in a row: opened
     clock.advance(60)
     await _report(db, owner, "down", "p3", clock)  # same incident: quiet
-    clock.advance(hours=1)
-    await _report(db, owner, "down", "p4", clock)  # reminder
+    clock.advance(minutes=30)
+    assert await outbox.remind_due(db, clock.now()) == 0  # not yet: an hour after opening
+    await _report(db, owner, "down", "p4", clock)
+    clock.advance(minutes=29)
+    assert await outbox.remind_due(db, clock.now()) == 1  # still failing, an hour on
+    assert await outbox.remind_due(db, clock.now()) == 0  # once
     clock.advance(60)
     await _report(db, owner, "up", "p5", clock)
     clock.advance(60)

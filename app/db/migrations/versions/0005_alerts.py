@@ -58,17 +58,19 @@ def upgrade() -> None:
         sa.Column("last_failure_at", app.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_notified_at", app.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reminders", sa.Integer(), nullable=False),
+        sa.Column("remind_at", app.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("resolved_at", app.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_incidents_open",
-            ["last_notified_at"],
+            "ix_incidents_remind",
+            ["remind_at"],
             unique=False,
-            postgresql_where=sa.text("status = 'open'"),
-            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open' AND remind_at IS NOT NULL"),
+            sqlite_where=sa.text("status = 'open' AND remind_at IS NOT NULL"),
         )
         batch_op.create_index("ix_incidents_subject", ["subject", "subject_id", "id"], unique=False)
 
@@ -227,9 +229,9 @@ def downgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index("ix_incidents_subject")
         batch_op.drop_index(
-            "ix_incidents_open",
-            postgresql_where=sa.text("status = 'open'"),
-            sqlite_where=sa.text("status = 'open'"),
+            "ix_incidents_remind",
+            postgresql_where=sa.text("status = 'open' AND remind_at IS NOT NULL"),
+            sqlite_where=sa.text("status = 'open' AND remind_at IS NOT NULL"),
         )
 
     op.drop_table("incidents")
