@@ -252,3 +252,20 @@ async def test_simultaneous_failures_of_one_job_open_a_single_incident(
         [incident] = await alerts.list_incidents(session, owner.user_id, "job", 99)
     assert incident.failures == 6
     assert [n.kind for n in await _sent(db)] == ["opened"]
+
+
+async def test_a_scheduled_occurrence_skipped_by_forbid_notifies_when_asked(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    clock.set(T0)
+    owner, _ = await _owner_with_rules(db, settings, on_skipped=True)
+    jobs, runs = services(db, settings, clock.now)
+    job = await jobs.create_job(owner, http_job(cron="*/5 * * * *", concurrency="forbid"))
+    await runs.trigger_job(owner, job.id)
+    await claim_runs(db, "w1", 1, clock.now(), 600)  # still running at 12:05
+    await tick(db, T0 + timedelta(minutes=5, seconds=1))
+    statuses = [r.status for r in await job_runs(db, job.id)]
+    assert statuses == ["running", "skipped"]
+    [incident] = await _incidents(db, owner, job.id)
+    assert incident.kind == "skipped" and "concurrency: forbid" in incident.summary
+    assert [n.kind for n in await _sent(db)] == ["opened"]
