@@ -214,6 +214,7 @@ class AlertMutations:
                 kind=input.kind.value,
                 config=channel_config(input),
                 shared=input.shared,
+                allow_private=ctx.services.settings.http_allow_private,
             )
             channel = AlertChannel.of(created.channel)
         return CreatedAlertChannel(channel=channel, signing_secret=created.signing_secret)

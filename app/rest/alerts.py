@@ -118,6 +118,7 @@ async def create_channel(request: Request) -> JSONResponse:
             kind=kind,
             config=config,
             shared=shared,
+            allow_private=services.settings.http_allow_private,
         )
         body = {"channel": channel_json(created.channel), "signingSecret": created.signing_secret}
     return JSONResponse(body, status_code=201)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.models import AlertChannel
 from app.domain.errors import Forbidden, NotFound, ValidationError
+from app.domain.job_spec import check_http_target
 from app.services.access import Principal, ensure_may_write
 from app.services.secrets import SecretBox
 
@@ -91,7 +92,11 @@ async def create_channel(
     kind: str,
     config: dict[str, Any],
     shared: bool = False,
+    allow_private: bool = False,
 ) -> CreatedChannel:
+    """Store a new channel. Targets that are private without asking DNS (literal
+    addresses, `localhost`) are refused here, as for HTTP jobs; names are checked again,
+    resolved, at every delivery."""
     ensure_may_write(principal)
     name = name.strip()
     if not name or len(name) > 100:
@@ -99,6 +104,8 @@ async def create_channel(
     if shared and not principal.is_admin:
         raise Forbidden("Only an admin may create a shared channel.", field="shared")
     clean = validate_config(kind, config)
+    if "url" in clean:
+        check_http_target(clean["url"], allow_private=allow_private, field="url")
     stored: dict[str, Any] = dict(clean)
     signing_secret = None
     if kind in ("webhook", "slack"):

@@ -80,7 +80,13 @@ async def test_a_failing_job_notifies_each_channel_once_per_incident_and_once_on
     box = SecretBox(settings)
     async with db.transaction() as session:
         hook = await create_channel(
-            session, box, owner, name="hook", kind="webhook", config={"url": receiver.url()}
+            session,
+            box,
+            owner,
+            name="hook",
+            kind="webhook",
+            config={"url": receiver.url()},
+            allow_private=True,
         )
         mail = await create_channel(
             session, box, owner, name="me", kind="email", config={"address": "ops@example.com"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.config import Settings
 from app.db.engine import Database
 from app.db.models import AlertChannel, Notification
+from app.domain.errors import ValidationError
 from app.services import alerts, outbox
 from app.services.channels import ChannelSender, create_channel, public_config
 from app.services.secrets import SecretBox
@@ -31,6 +33,7 @@ async def _setup(
             name="ops hook",
             kind="webhook",
             config={"url": url},
+            allow_private=True,
         )
         await alerts.set_rule(
             session,
@@ -182,5 +185,18 @@ async def test_a_webhook_to_a_private_address_is_refused_for_good(
         assert row.status == "failed" and "127.0.0.1" in (row.last_error or "")
         assert receiver.deliveries == []
         assert await outbox.deliver_due(db, sender, "w1", clock.now() + timedelta(days=1)) == 0
+        # Creating one with a literal private address is refused at once, naming the field.
+        principal = await add_user(db, "eve@example.com")
+        async with db.transaction() as session:
+            with pytest.raises(ValidationError) as refused:
+                await create_channel(
+                    session,
+                    SecretBox(settings),
+                    principal,
+                    name="x",
+                    kind="slack",
+                    config={"url": "http://169.254.169.254/latest"},
+                )
+        assert refused.value.field == "url" and "169.254.169.254" in refused.value.message
     finally:
         await receiver.stop()
