@@ -115,7 +115,9 @@ def apply_outcomes(conn: Connection, outcomes: list[SubjectOutcome]) -> int:
         return 0
     wanted = owners_with_rules(conn, {o.owner_id for o in outcomes})
     written = 0
-    for outcome in outcomes:
+    # Streak rows are locked in one order (stable: a subject's outcomes keep theirs), so
+    # two batches touching the same jobs cannot deadlock.
+    for outcome in sorted(outcomes, key=lambda o: (o.subject, o.subject_id)):
         if outcome.owner_id in wanted:
             written += _apply(conn, outcome)
     return written
@@ -136,8 +138,15 @@ def _rule_for(conn: Connection, outcome: SubjectOutcome) -> Any:
     return chosen[0] if chosen else None
 
 
-def _lock_streak(conn: Connection, outcome: SubjectOutcome) -> Any:
+def _lock_streak(conn: Connection, outcome: SubjectOutcome, *, create: bool) -> Any:
+    """The subject's streak row, locked; with `create`, made first if missing (else None
+    when there is none: a success with no streak has nothing to end)."""
     key = (STREAKS.c.subject == outcome.subject) & (STREAKS.c.subject_id == outcome.subject_id)
+    locked = select(STREAKS).where(key)
+    if conn.dialect.name == "postgresql":
+        locked = locked.with_for_update()
+    if not create:
+        return conn.execute(locked).first()
     values = {
         "subject": outcome.subject,
         "subject_id": outcome.subject_id,
@@ -148,12 +157,12 @@ def _lock_streak(conn: Connection, outcome: SubjectOutcome) -> Any:
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         conn.execute(pg_insert(STREAKS).values(values).on_conflict_do_nothing())
-        return conn.execute(select(STREAKS).where(key).with_for_update()).one()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    # SQLite: the transaction already holds the database's write lock.
-    conn.execute(sqlite_insert(STREAKS).values(values).on_conflict_do_nothing())
-    return conn.execute(select(STREAKS).where(key)).one()
+        # SQLite: the transaction already holds the database's write lock.
+        conn.execute(sqlite_insert(STREAKS).values(values).on_conflict_do_nothing())
+    return conn.execute(locked).one()
 
 
 def _apply(conn: Connection, outcome: SubjectOutcome) -> int:
@@ -165,7 +174,9 @@ def _apply(conn: Connection, outcome: SubjectOutcome) -> int:
         return 0  # a problem this rule ignores neither counts nor resets the streak
     if not problem and outcome.kind not in OK_KINDS:
         raise ValueError(f"unknown alert outcome kind {outcome.kind!r}")
-    streak = _lock_streak(conn, outcome)
+    streak = _lock_streak(conn, outcome, create=problem)
+    if streak is None:
+        return 0  # a success, and nothing was failing
     if streak.last_occurrence == outcome.occurrence_key:
         return 0  # this occurrence was already counted
     key = (STREAKS.c.subject == outcome.subject) & (STREAKS.c.subject_id == outcome.subject_id)
