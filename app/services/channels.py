@@ -30,6 +30,7 @@ from app.config import Settings
 from app.db.models import AlertChannel
 from app.domain.errors import Forbidden, NotFound, ValidationError
 from app.domain.job_spec import check_http_target
+from app.services import throttle
 from app.services.access import Principal, ensure_may_write
 from app.services.secrets import SecretBox
 
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 KINDS = ("email", "webhook", "slack")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SEND_TIMEOUT = 10.0
+# Test notifications per user: at most this many per window (then refused for a window).
+TEST_LIMIT = 10
+TEST_WINDOW_SECONDS = 600.0
 
 
 class DeliveryError(Exception):
@@ -286,6 +290,17 @@ async def send_test(
     async with db.session() as session:
         channel = await get_channel(session, principal, channel_id, write=True)
         kind, config, payload = channel.kind, dict(channel.config), test_payload(channel, at)
+    # A test sends at once to an address or URL of the caller's choosing: bounded, so an
+    # account cannot be used to flood someone's inbox or endpoint.
+    await throttle.hit(
+        db,
+        throttle.make_key("alert-test:user", str(principal.user_id)),
+        limit=TEST_LIMIT,
+        window_seconds=TEST_WINDOW_SECONDS,
+        block_seconds=TEST_WINDOW_SECONDS,
+        now=at,
+        message="too many test notifications",
+    )
     try:
         await ChannelSender(settings, SecretBox(settings)).send(kind, config, payload)
     except DeliveryError as error:

@@ -11,9 +11,15 @@ from sqlalchemy import select
 from app.config import Settings
 from app.db.engine import Database
 from app.db.models import AlertChannel, Notification
-from app.domain.errors import ValidationError
+from app.domain.errors import NotFound, RateLimited, ValidationError
 from app.services import alerts, outbox
-from app.services.channels import ChannelSender, create_channel, public_config
+from app.services.channels import (
+    TEST_LIMIT,
+    ChannelSender,
+    create_channel,
+    public_config,
+    send_test,
+)
 from app.services.secrets import SecretBox
 from tests.alerting import Receiver
 from tests.conftest import FakeClock
@@ -200,3 +206,29 @@ async def test_a_webhook_to_a_private_address_is_refused_for_good(
         assert refused.value.field == "url" and "169.254.169.254" in refused.value.message
     finally:
         await receiver.stop()
+
+
+async def test_send_test_reports_the_problem_and_is_rate_limited(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"smtp_url": None})
+    principal = await add_user(db, "ops@example.com")
+    async with db.transaction() as session:
+        created = await create_channel(
+            session,
+            SecretBox(settings),
+            principal,
+            name="me",
+            kind="email",
+            config={"address": "ops@example.com"},
+        )
+    for _ in range(TEST_LIMIT):
+        result = await send_test(db, settings, principal, created.channel.id, clock.now())
+        assert not result.ok and "DTS_SMTP_URL" in (result.error or "")
+    with pytest.raises(RateLimited) as refused:
+        await send_test(db, settings, principal, created.channel.id, clock.now())
+    assert "too many test notifications" in refused.value.message
+    # Someone else's channel is not found, and their tests count on their own.
+    other = await add_user(db, "eve@example.com")
+    with pytest.raises(NotFound):
+        await send_test(db, settings, other, created.channel.id, clock.now())
