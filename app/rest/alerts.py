@@ -295,9 +295,9 @@ def openapi_paths() -> dict[str, Any]:
             "post": operation(
                 "Send test notification",
                 "alerts",
-                ("200", "the delivery's result", obj({"ok": BOOL, "error": STRING})),
+                ("200", "the delivery's result", obj({"ok": BOOL, "error": maybe(STRING)})),
                 params=[channel_id],
-                errors=("401", "403", "404"),
+                errors=("401", "403", "404", "429"),
             )
         },
         "/api/alerts/jobs/{id}/rules": {
