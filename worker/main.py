@@ -31,7 +31,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
 from app.domain.job_spec import HttpSpec, JobSpec, ScriptSpec
-from app.services import throttle
+from app.services import outbox, throttle
 from app.services.jobs import reveal_spec
 from app.services.secrets import SecretBox
 from worker.claims import (
@@ -457,6 +457,7 @@ class WorkerProcess:
                 cutoff = self.clock() - timedelta(days=self.settings.retention_days)
                 removed = await prune_history(self.db, cutoff)
                 removed += await throttle.prune(self.db, now=self.clock())
+                removed += await outbox.prune(self.db, cutoff)
                 if removed:
                     log.info("retention: pruned %d old row(s)", removed)
                 last_prune = time.monotonic()
@@ -465,7 +466,6 @@ class WorkerProcess:
     async def _outbox_loop(self) -> None:
         """Deliver notifications (app.services.outbox): a full batch is followed at once
         by the next one; otherwise the outbox is looked at again about once a second."""
-        from app.services import outbox
         from app.services.channels import ChannelSender
 
         sender = ChannelSender(self.settings, self.secrets)

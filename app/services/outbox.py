@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from app.db.engine import Database
 from app.db.models import AlertChannel, Notification
@@ -153,3 +153,15 @@ async def deliver_due(
 async def remind_due(db: Database, now: datetime) -> int:
     """Write the reminders of open incidents that are due; returns how many."""
     return await db.run_write(lambda conn: alerts.remind_due(conn, now))
+
+
+async def prune(db: Database, cutoff: datetime) -> int:
+    """Delete notifications settled (sent, or failed for good) before `cutoff` (retention:
+    `DTS_RETENTION_DAYS`, like run history). Pending ones are kept however old."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(Notification).where(
+                Notification.status.in_(("sent", "failed")), Notification.created_at < cutoff
+            )
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

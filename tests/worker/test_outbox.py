@@ -232,3 +232,23 @@ async def test_send_test_reports_the_problem_and_is_rate_limited(
     other = await add_user(db, "eve@example.com")
     with pytest.raises(NotFound):
         await send_test(db, settings, other, created.channel.id, clock.now())
+
+
+async def test_retention_prunes_settled_notifications_and_keeps_pending_ones(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"http_allow_private": True})
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        owner, _channel, _secret = await _setup(db, settings, receiver.url())
+        await _report(db, owner, "down", "p1", clock)  # opened: will be sent
+        sender = ChannelSender(settings, SecretBox(settings))
+        assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
+        clock.advance(60)
+        await _report(db, owner, "up", "p2", clock)  # recovered: still pending
+    finally:
+        await receiver.stop()
+    assert await outbox.prune(db, clock.now() + timedelta(days=1)) == 1
+    [left] = await _notifications(db)
+    assert left.kind == "recovered" and left.status == "pending"
