@@ -27,7 +27,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.models import AlertChannel
+from app.db.models import AlertChannel, AlertRule
 from app.domain.errors import Forbidden, NotFound, ValidationError
 from app.domain.job_spec import check_http_target
 from app.services import throttle
@@ -164,6 +164,13 @@ async def get_channel(
 
 async def delete_channel(session: AsyncSession, principal: Principal, channel_id: int) -> None:
     channel = await get_channel(session, principal, channel_id, write=True)
+    # Rules stop naming it (a shared channel may be in anyone's rules).
+    query = select(AlertRule)
+    if not channel.shared:
+        query = query.where(AlertRule.owner_id == channel.owner_id)
+    for rule in await session.scalars(query):
+        if channel.id in rule.channel_ids:
+            rule.channel_ids = [i for i in rule.channel_ids if i != channel.id]
     await session.delete(channel)
 
 

@@ -146,6 +146,13 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
             headers={"Authorization": f"Bearer {bob.token}"},
         )
         assert other.status_code == 404
+        # Deleting a channel takes it out of the rules that named it.
+        deleted = await ada("mutation($id: ID!) { deleteAlertChannel(id: $id) }", id=channel["id"])
+        assert deleted == {"deleteAlertChannel": True}
+        rules = await http.get(f"/api/alerts/jobs/{job['id']}/rules", headers=auth)
+        assert rules.json()["rules"]["channelIds"] == []
+        defaults = await http.get("/api/alerts/defaults", headers=auth)
+        assert defaults.json()["rules"]["channelIds"] == []
     finally:
         await receiver.stop()
         await ada.close()
