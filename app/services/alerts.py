@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.engine import Database
 from app.db.models import AlertChannel, AlertRule, AlertStreak, Incident, Job, Notification
 from app.domain.errors import NotFound, ValidationError
+from app.feed.events import EVENTS, event_row
 from app.services.access import Principal, ensure_can_read, ensure_may_write
 
 Subject = Literal["job", "monitor"]
@@ -253,11 +254,29 @@ def _open_incident(
         )
         .returning(INCIDENTS.c.id)
     ).scalar_one()
+    _feed(conn, "incident.opened", outcome, incident_id)
     title = f"[dts] {_label(outcome)} {PROBLEM_WORDS[outcome.kind]}"
     if failures > 1:
         title += f" ({failures} times in a row)"
     written = _notify(conn, rule, outcome, incident_id, "opened", title, failures, None)
     return incident_id, written
+
+
+def _feed(conn: Connection, kind: str, outcome: SubjectOutcome, incident_id: int) -> None:
+    """An incident's change on the change feed (the `jobEvents` subscription), in the
+    same transaction."""
+    row = event_row(
+        kind,
+        job_id=outcome.subject_id if outcome.subject == "job" else None,
+        owner_id=outcome.owner_id,
+        payload={
+            "incidentId": incident_id,
+            "subject": outcome.subject,
+            "subjectId": outcome.subject_id,
+            "kind": outcome.kind,
+        },
+    )
+    conn.execute(insert(EVENTS), [row])
 
 
 def _next_reminder(rule: Any, after: datetime) -> datetime | None:
@@ -335,7 +354,10 @@ def _resolve_incident(
         .values(status="resolved", resolved_at=outcome.at, remind_at=None)
         .returning(INCIDENTS.c.failures)
     ).first()
-    if incident is None or not rule.on_recovery:
+    if incident is None:
+        return 0
+    _feed(conn, "incident.resolved", outcome, incident_id)
+    if not rule.on_recovery:
         return 0
     title = f"[dts] recovered: {_label(outcome)}"
     return _notify(conn, rule, outcome, incident_id, "recovered", title, incident.failures, None)

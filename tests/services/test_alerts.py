@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.engine import Database
-from app.db.models import Notification
+from app.db.models import Event, Notification
 from app.services import alerts
 from app.services.access import Principal
 from app.services.channels import create_channel
@@ -131,6 +131,10 @@ async def test_a_failing_job_notifies_each_channel_once_per_incident_and_once_on
     ]
     async with db.session() as session:
         [incident] = await alerts.list_incidents(session, owner.user_id, "job", job.id)
+        feed = await session.scalars(
+            select(Event.kind).where(Event.kind.like("incident.%")).order_by(Event.id)
+        )
+        assert list(feed) == ["incident.opened", "incident.resolved"]  # for jobEvents
     assert incident.status == "resolved" and incident.failures == 3 and incident.kind == "failed"
 
 
