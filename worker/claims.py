@@ -23,6 +23,7 @@ from app.db.models import Job, Run, RunLog, Worker
 from app.db.types import utcnow
 from app.domain.retry import RetryPolicy, retry_delay
 from app.feed.events import EVENTS, emit, event_row
+from app.services import alerts
 from app.services.runs import (
     JobRef,
     insert_runs,
@@ -176,7 +177,27 @@ def _expire_deadlines(conn: Connection, now: datetime) -> list[dict[str, Any]]:
             RUNS.c.attempt,
             RUNS.c.trigger,
             RUNS.c.scheduled_for,
+            RUNS.c.root_run_id,
+            RUNS.c.error,
         )
+    ).all()
+    alerts.apply_outcomes(
+        conn,
+        [
+            outcome
+            for row in expired
+            if (
+                outcome := alerts.run_outcome(
+                    job_id=row.job_id,
+                    owner_id=row.owner_id,
+                    run_id=row.id,
+                    root_run_id=row.root_run_id,
+                    status="missed",
+                    error=row.error,
+                    at=now,
+                )
+            )
+        ],
     )
     return [_run_event("run.missed", row, "missed") for row in expired]
 
@@ -397,7 +418,11 @@ async def record_runs(
     """
     if not records:
         return set()
-    if db.is_postgres and not any(_will_retry(r) for r in records):
+    if (
+        db.is_postgres
+        and not any(_will_retry(r) for r in records)
+        and not await _alerts_wanted(db, records, now)
+    ):
         from worker.claims_pg import record_runs_pg
 
         events = record_events(records, worker_id, now)
@@ -492,7 +517,43 @@ def _record_sync(
     if retrying:
         events += _queue_retries(conn, retrying, now, rng)
     _emit(conn, events)
+    alerts.apply_outcomes(conn, _final_outcomes(accepted, now))
     return owned
+
+
+def _final_outcomes(records: list[Record], now: datetime) -> list[alerts.SubjectOutcome]:
+    """The alerting outcomes of runs that reached their occurrence's final status (a
+    run that will be retried is not final: its occurrence may still succeed)."""
+    found = []
+    for record in records:
+        outcome = record.outcome
+        if outcome is None or record.release or _will_retry(record):
+            continue
+        run = record.run
+        final = alerts.run_outcome(
+            job_id=run.job_id,
+            owner_id=run.owner_id,
+            run_id=run.id,
+            root_run_id=run.root_run_id,
+            status=outcome.status,
+            error=outcome.error,
+            at=now,
+            name=run.job_name,
+        )
+        if final is not None:
+            found.append(final)
+    return found
+
+
+async def _alerts_wanted(db: Database, records: list[Record], now: datetime) -> bool:
+    """Whether any final outcome of the batch belongs to an owner with alert rules (the
+    PostgreSQL one-statement path writes no alerts, so such batches take the other one)."""
+    owners = {o.owner_id for o in _final_outcomes(records, now)}
+    if not owners:
+        return False
+    async with db.connect() as conn:
+        found = await conn.run_sync(lambda sync: alerts.owners_with_rules(sync, owners))
+    return bool(found)
 
 
 def _emit(conn: Connection, events: list[dict[str, Any]]) -> None:
@@ -660,6 +721,7 @@ async def recover_expired(db: Database, now: datetime, *, limit: int = 200) -> i
         }
         events: list[dict[str, Any]] = []
         retries: list[dict[str, Any]] = []
+        outcomes: list[alerts.SubjectOutcome] = []
         for run in runs:
             expired_at = run.lease_expires_at
             run.status = "lost"
@@ -679,7 +741,23 @@ async def recover_expired(db: Database, now: datetime, *, limit: int = 200) -> i
                 )
             )
             job = jobs.get(run.job_id)
-            if job is not None and run.attempt < job.max_attempts and not run.cancel_requested:
+            retried = (
+                job is not None and run.attempt < job.max_attempts and not run.cancel_requested
+            )
+            if job is not None and not retried:
+                final = alerts.run_outcome(
+                    job_id=run.job_id,
+                    owner_id=run.owner_id,
+                    run_id=run.id,
+                    root_run_id=run.root_run_id,
+                    status="lost",
+                    error=run.error,
+                    at=now,
+                    name=job.name,
+                )
+                if final is not None:
+                    outcomes.append(final)
+            if job is not None and retried:
                 policy = RetryPolicy(
                     max_attempts=job.max_attempts,
                     initial_delay=job.retry_initial_delay,
@@ -693,6 +771,8 @@ async def recover_expired(db: Database, now: datetime, *, limit: int = 200) -> i
         inserted = await insert_runs(session, retries)
         events += run_events(inserted)
         await emit(session, events)
+        if outcomes:
+            await session.run_sync(lambda sync: alerts.apply_outcomes(sync.connection(), outcomes))
         log.warning("recovered %d run(s) whose worker stopped heart-beating", len(runs))
         return len(runs)
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import math
 import os
 import secrets
 import signal
@@ -30,7 +31,7 @@ from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
 from app.domain.job_spec import HttpSpec, JobSpec, ScriptSpec
-from app.services import throttle
+from app.services import outbox, throttle
 from app.services.jobs import reveal_spec
 from app.services.secrets import SecretBox
 from worker.claims import (
@@ -174,7 +175,13 @@ class WorkerProcess:
         )
         log.info("worker %s started (capacity %d, %s)", self.id, self.capacity, self.db.dialect)
         self.recorder.start()
-        loops = [self._tick_loop, self._claim_loop, self._heartbeat_loop, self._maintenance_loop]
+        loops = [
+            self._tick_loop,
+            self._claim_loop,
+            self._heartbeat_loop,
+            self._maintenance_loop,
+            self._outbox_loop,
+        ]
         if self.db.is_postgres:
             loops.append(self._listen_loop)
         self._tasks = [asyncio.create_task(self._guard(loop), name=loop.__name__) for loop in loops]
@@ -450,10 +457,27 @@ class WorkerProcess:
                 cutoff = self.clock() - timedelta(days=self.settings.retention_days)
                 removed = await prune_history(self.db, cutoff)
                 removed += await throttle.prune(self.db, now=self.clock())
+                removed += await outbox.prune(self.db, cutoff)
                 if removed:
                     log.info("retention: pruned %d old row(s)", removed)
                 last_prune = time.monotonic()
             await self._sleep(every)
+
+    async def _outbox_loop(self) -> None:
+        """Deliver notifications (app.services.outbox): a full batch is followed at once
+        by the next one; otherwise the outbox is looked at again about once a second."""
+        from app.services.channels import ChannelSender
+
+        sender = ChannelSender(self.settings, self.secrets)
+        every = min(1.0, self.settings.poll_interval * 2)
+        last_reminders = -math.inf
+        while not self._stopping.is_set():
+            if time.monotonic() - last_reminders >= outbox.REMIND_EVERY_SECONDS:
+                await outbox.remind_due(self.db, self.clock())
+                last_reminders = time.monotonic()
+            claimed = await outbox.deliver_due(self.db, sender, self.id, self.clock())
+            if claimed < outbox.BATCH:
+                await self._sleep(every)
 
     async def _listen_loop(self) -> None:
         """LISTEN dts_runs; re-established whenever the connection drops, then resync."""

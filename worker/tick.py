@@ -24,6 +24,7 @@ from app.db.models import Job
 from app.domain.misfire import DEFAULT_GRACE, Plan, plan_due
 from app.domain.schedule import Schedule, schedule_from_fields
 from app.feed.events import emit, event_row
+from app.services import alerts
 from app.services.monitors import check_monitors, next_monitor_deadline
 from app.services.runs import (
     active_runs,
@@ -225,6 +226,24 @@ async def _tick_batch(db: Database, now: datetime, batch: int, lookahead: float)
         inserted = await insert_runs(conn, rows)
         events += run_events(inserted)
         await emit(conn, events)
+        outcomes = [
+            outcome
+            for row in inserted
+            if row["status"] != "queued"
+            and (
+                outcome := alerts.run_outcome(
+                    job_id=row["job_id"],
+                    owner_id=row["owner_id"],
+                    run_id=row["id"],
+                    root_run_id=row.get("root_run_id"),
+                    status=row["status"],
+                    error=row.get("error"),
+                    at=now,
+                )
+            )
+        ]
+        if outcomes:
+            await conn.run_sync(lambda sync: alerts.apply_outcomes(sync, outcomes))
         for row in inserted:
             if row["status"] == "queued":
                 stats.queued += 1

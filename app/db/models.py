@@ -381,3 +381,152 @@ class MonitorPing(Base):
     user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
 
     __table_args__ = (Index("ix_monitor_pings_history", "monitor_id", "id"), NEVER_REUSE_IDS)
+
+
+# --- alerting (docs/alerting.md) -------------------------------------------------------
+
+
+class AlertChannel(Base):
+    """Where notifications go: e-mail, a signed webhook, a Slack-compatible webhook.
+
+    `config` holds the target; its secret parts (webhook URLs, signing secrets) are
+    encrypted like secret job headers and never returned after creation.
+    """
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Shared channels (made by an admin) may be chosen by every user's rules.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # email | webhook | slack
+    config: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = NEVER_REUSE_IDS
+
+
+class AlertRule(Base):
+    """When to notify about one subject (a job, a monitor) or, with no subject, the
+    owner's defaults for subjects without a rule of their own."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(16))  # job | monitor | default
+    subject_id: Mapped[int] = mapped_column(BigId, default=0)  # 0 for the owner's defaults
+    channel_ids: Mapped[list[int]] = mapped_column(JSONDoc, default=list)
+    on_failure: Mapped[bool] = mapped_column(Boolean, default=True)
+    failure_threshold: Mapped[int] = mapped_column(Integer, default=1)
+    on_timed_out: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_lost: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_missed: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_recovery: Mapped[bool] = mapped_column(Boolean, default=True)
+    remind_every_hours: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("owner_id", "subject", "subject_id", name="uq_alert_rules_subject"),
+        NEVER_REUSE_IDS,
+    )
+
+
+class AlertStreak(Base):
+    """Consecutive problem occurrences of a subject, and its open incident if any.
+
+    One row per subject, locked while an outcome is applied: two workers finishing runs
+    of one job at once count both, and open one incident between them."""
+
+    __tablename__ = "alert_streaks"
+
+    subject: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    open_incident_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    # The last occurrence counted: a second report of it (a retry) is not a new failure.
+    last_occurrence: Mapped[str | None] = mapped_column(String(200), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """One failing streak of a subject: opened by the first notifying problem, resolved by
+    the next success."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(BigId)
+    subject: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(16))  # the problem that opened it
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    summary: Mapped[str] = mapped_column(Text, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next reminder is due (the rule's remindEveryHours); NULL: none.
+    remind_at: Mapped[datetime | None] = mapped_column(default=None)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index("ix_incidents_subject", "subject", "subject_id", "id"),
+        Index(
+            "ix_incidents_remind",
+            "remind_at",
+            postgresql_where=text("status = 'open' AND remind_at IS NOT NULL"),
+            sqlite_where=text("status = 'open' AND remind_at IS NOT NULL"),
+        ),
+        NEVER_REUSE_IDS,
+    )
+
+
+class Notification(Base):
+    """The outbox: one message for one channel, written in the transaction that caused
+    it, delivered by workers (claim, lease, retry with backoff). `idempotency_key` makes a
+    second copy of the same notice for the same channel impossible."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_channels.id", ondelete="CASCADE"), index=True
+    )
+    incident_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    owner_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(16))  # opened | reminder | recovered | test
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    worker_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index(
+            "ix_notifications_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_notifications_sending",
+            "lease_expires_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+        NEVER_REUSE_IDS,
+    )

@@ -25,6 +25,7 @@ from app.domain.cron_text import describe
 from app.domain.errors import DtsError, NotFound, ValidationError
 from app.domain.schedule import CronSchedule, load_timezone, occurrences, parse_cron
 from app.feed.hub import FeedEvent
+from app.graphql.alerts import AlertMutations, AlertQueries
 from app.graphql.context import Context
 from app.graphql.documents import DocumentCache, ReuseDocuments
 from app.graphql.errors import DtsErrors
@@ -110,7 +111,7 @@ async def preview(
 
 
 @strawberry.type
-class Query(MonitorQuery):
+class Query(MonitorQuery, AlertQueries):
     @strawberry.field(description="The signed-in user (null when anonymous).")
     async def me(self, info: Info[Context, None]) -> User | None:
         principal = await info.context.principal()
@@ -261,7 +262,7 @@ class Query(MonitorQuery):
 
 
 @strawberry.type
-class Mutation(MonitorMutation):
+class Mutation(MonitorMutation, AlertMutations):
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
         ctx = info.context

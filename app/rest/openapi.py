@@ -510,6 +510,8 @@ CHANGE = ("400", "401", "403", "404", "409", "413", "422")
 
 
 def paths() -> dict[str, Schema]:
+    from app.rest.alerts import openapi_paths as alert_paths  # it uses this module's helpers
+
     write = ("400", "401", "403", "404", "409", "413", "422")
     return {
         "/api/health": {
@@ -791,6 +793,7 @@ def paths() -> dict[str, Schema]:
             )
         },
         **_monitor_paths(),
+        **alert_paths(),
         "/api/openapi.json": {
             "get": {
                 "summary": "This document",

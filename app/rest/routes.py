@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route
 
-from app.rest import auth, inspector, jobs, monitors, openapi, ping, runs, tokens
+from app.rest import alerts, auth, inspector, jobs, monitors, openapi, ping, runs, tokens
 from app.rest.errors import error_response
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -52,6 +52,7 @@ def endpoints() -> list[Route]:
         Route("/api/monitors/{id}/pause", monitors.pause_monitor, methods=["POST"]),
         Route("/api/monitors/{id}/resume", monitors.resume_monitor, methods=["POST"]),
         Route("/api/monitors/{id}/pings", monitors.list_pings, methods=["GET"]),
+        *alerts.routes(),
         Route("/api/openapi.json", openapi.openapi_json, methods=["GET"]),
     ]
 

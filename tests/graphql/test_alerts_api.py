@@ -1,0 +1,159 @@
+"""The alerting API through a live `dts up`: GraphQL and its REST mirror, on both engines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.alerting import Receiver
+from tests.gql_client import GQL
+from tests.graphql.conftest import sign_up
+from tests.live import LiveServer
+
+CREATE_CHANNEL = """mutation($input: AlertChannelInput!) {
+  createAlertChannel(input: $input) { signingSecret channel { id name kind url address } }
+}"""
+CREATE_JOB = """mutation($input: JobInput!) { createJob(input: $input) { id } }"""
+SET_RULES = """mutation($jobId: ID!, $rules: AlertRulesInput) {
+  setJobAlertRules(jobId: $jobId, rules: $rules) { channelIds failureThreshold onRecovery }
+}"""
+
+
+async def _errors(client: GQL, query: str, **variables: Any) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {client.token}"} if client.token else {}
+    response = await client.http.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code < 500, response.text
+    errors: list[dict[str, Any]] = response.json()["errors"]
+    return errors
+
+
+async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveServer) -> None:
+    receiver = Receiver()
+    await receiver.start()
+    ada = await sign_up(server, "ada@example.com")
+    bob = await sign_up(server, "bob@example.com")
+    try:
+        created = (
+            await ada(
+                CREATE_CHANNEL,
+                input={"name": "ops", "kind": "WEBHOOK", "url": receiver.url("/hook?k=secret")},
+            )
+        )["createAlertChannel"]
+        secret = created["signingSecret"]
+        channel = created["channel"]
+        assert secret and secret.startswith("whsec_")
+        assert channel["url"] == "http://127.0.0.1/…"  # masked: the query string is secret
+
+        listed = (await ada("{ alertChannels { id url } }"))["alertChannels"]
+        assert listed == [{"id": channel["id"], "url": "http://127.0.0.1/…"}]
+        assert (await bob("{ alertChannels { id } }"))["alertChannels"] == []
+
+        result = (
+            await ada(
+                "mutation($id: ID!) { sendTestNotification(channelId: $id) { ok error } }",
+                id=channel["id"],
+            )
+        )["sendTestNotification"]
+        assert result == {"ok": True, "error": None}
+        [delivery] = receiver.deliveries
+        assert delivery.json["event"] == "test" and delivery.signed_with(secret)
+
+        job = (
+            await ada(
+                CREATE_JOB,
+                input={
+                    "name": "export",
+                    "type": "HTTP",
+                    "schedule": {"cron": "0 0 1 1 *", "timezone": "UTC"},
+                    "http": {"method": "GET", "url": "https://example.com/x"},
+                },
+            )
+        )["createJob"]
+        rules = (
+            await ada(
+                SET_RULES,
+                jobId=job["id"],
+                rules={"channelIds": [channel["id"]], "failureThreshold": 3},
+            )
+        )["setJobAlertRules"]
+        assert rules == {"channelIds": [channel["id"]], "failureThreshold": 3, "onRecovery": True}
+
+        # Bad input names the field; someone else's job is not found; nothing is a 500.
+        [error] = await _errors(
+            ada, SET_RULES, jobId=job["id"], rules={"channelIds": [], "failureThreshold": 0}
+        )
+        assert error["extensions"]["field"].endswith("failureThreshold"), error
+        [error] = await _errors(bob, SET_RULES, jobId=job["id"], rules={"channelIds": []})
+        assert "not found" in error["message"]
+        [error] = await _errors(
+            bob,
+            SET_RULES,
+            jobId=(
+                await bob(
+                    CREATE_JOB,
+                    input={
+                        "name": "mine",
+                        "type": "HTTP",
+                        "schedule": {"cron": "0 0 1 1 *", "timezone": "UTC"},
+                        "http": {"method": "GET", "url": "https://example.com/x"},
+                    },
+                )
+            )["createJob"]["id"],
+            rules={"channelIds": [channel["id"]]},
+        )
+        assert error["extensions"]["field"].endswith("channelIds"), error  # not bob's channel
+        [error] = await _errors(
+            ada, CREATE_CHANNEL, input={"name": "x", "kind": "EMAIL", "address": "nope"}
+        )
+        assert error["extensions"]["field"].endswith("address"), error
+        [error] = await _errors(
+            ada, CREATE_CHANNEL, input={"name": "x", "kind": "SLACK", "url": "ftp://x"}
+        )
+        assert error["extensions"]["field"].endswith("url"), error
+
+        query = "query($id: ID!) { incidents(jobId: $id) { id status } }"
+        assert (await ada(query, id=job["id"]))["incidents"] == []
+
+        # The REST mirror: the same data, the same checks.
+        auth = {"Authorization": f"Bearer {ada.token}"}
+        http = ada.http
+        got = await http.get(f"/api/alerts/jobs/{job['id']}/rules", headers=auth)
+        assert got.status_code == 200 and got.json()["rules"]["failureThreshold"] == 3
+        put = await http.put(
+            "/api/alerts/defaults", headers=auth, json={"channelIds": [int(channel["id"])]}
+        )
+        assert put.status_code == 200 and put.json()["rules"]["onFailure"] is True
+        bad = await http.put("/api/alerts/defaults", headers=auth, json={"channelIds": "1"})
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "channelIds", bad.text
+        made = await http.post(
+            "/api/alerts/channels",
+            headers=auth,
+            json={"name": "me", "kind": "email", "address": "ada@example.com"},
+        )
+        assert made.status_code == 201 and made.json()["signingSecret"] is None
+        items = (await http.get("/api/alerts/channels", headers=auth)).json()["items"]
+        assert [c["kind"] for c in items] == ["webhook", "email"]
+        assert "secret" not in str(items)
+        incidents = await http.get(f"/api/alerts/jobs/{job['id']}/incidents", headers=auth)
+        assert incidents.status_code == 200 and incidents.json() == {"items": []}
+        gone = await http.delete(
+            f"/api/alerts/channels/{made.json()['channel']['id']}", headers=auth
+        )
+        assert gone.status_code == 204
+        other = await bob.http.delete(
+            f"/api/alerts/channels/{channel['id']}",
+            headers={"Authorization": f"Bearer {bob.token}"},
+        )
+        assert other.status_code == 404
+        # Deleting a channel takes it out of the rules that named it.
+        deleted = await ada("mutation($id: ID!) { deleteAlertChannel(id: $id) }", id=channel["id"])
+        assert deleted == {"deleteAlertChannel": True}
+        rules = await http.get(f"/api/alerts/jobs/{job['id']}/rules", headers=auth)
+        assert rules.json()["rules"]["channelIds"] == []
+        defaults = await http.get("/api/alerts/defaults", headers=auth)
+        assert defaults.json()["rules"]["channelIds"] == []
+    finally:
+        await receiver.stop()
+        await ada.close()
+        await bob.close()

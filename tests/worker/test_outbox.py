@@ -1,0 +1,254 @@
+"""The notification outbox: durable, retried with backoff, reclaimed after a worker died,
+delivered once per channel — against a real webhook receiver on loopback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.config import Settings
+from app.db.engine import Database
+from app.db.models import AlertChannel, Notification
+from app.domain.errors import NotFound, RateLimited, ValidationError
+from app.services import alerts, outbox
+from app.services.channels import (
+    TEST_LIMIT,
+    ChannelSender,
+    create_channel,
+    public_config,
+    send_test,
+)
+from app.services.secrets import SecretBox
+from tests.alerting import Receiver
+from tests.conftest import FakeClock
+from tests.factories import add_user
+
+
+async def _setup(
+    db: Database, settings: Settings, url: str, *, threshold: int = 1
+) -> tuple[int, int, str]:
+    """A member with one webhook channel and default rules using it."""
+    principal = await add_user(db, "ops@example.com")
+    async with db.transaction() as session:
+        created = await create_channel(
+            session,
+            SecretBox(settings),
+            principal,
+            name="ops hook",
+            kind="webhook",
+            config={"url": url},
+            allow_private=True,
+        )
+        await alerts.set_rule(
+            session,
+            principal.user_id,
+            "default",
+            0,
+            alerts.RuleInput(channel_ids=[created.channel.id], failure_threshold=threshold),
+        )
+    assert created.signing_secret
+    return principal.user_id, created.channel.id, created.signing_secret
+
+
+async def _report(db: Database, owner_id: int, kind: str, key: str, clock: FakeClock) -> None:
+    async with db.transaction() as session:
+        await alerts.report(
+            session,
+            subject="monitor",
+            subject_id=7,
+            owner_id=owner_id,
+            kind=kind,
+            occurrence_key=key,
+            summary=f"ping {key}: {kind}",
+            at=clock.now(),
+            name="nightly backup",
+        )
+
+
+async def _notifications(db: Database) -> list[Notification]:
+    async with db.session() as session:
+        return list((await session.scalars(select(Notification).order_by(Notification.id))).all())
+
+
+async def test_a_receiver_that_is_down_gets_the_notification_after_it_comes_back(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"http_allow_private": True})
+    receiver = Receiver()  # not started: nothing listens on its port yet
+    owner, _channel, secret = await _setup(db, settings, receiver.url())
+    await _report(db, owner, "down", "p1", clock)
+    sender = ChannelSender(settings, SecretBox(settings))
+
+    assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
+    [pending] = await _notifications(db)
+    assert pending.status == "pending" and pending.attempts == 1
+    assert pending.last_error and pending.next_attempt_at > clock.now()
+    # Not due again before its backoff has passed.
+    assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 0
+
+    await receiver.start()
+    try:
+        assert await outbox.deliver_due(db, sender, "w1", clock.advance(hours=1)) == 1
+        assert await outbox.deliver_due(db, sender, "w1", clock.advance(hours=1)) == 0
+    finally:
+        await receiver.stop()
+    [sent] = await _notifications(db)
+    assert sent.status == "sent" and sent.attempts == 2
+    [delivery] = receiver.deliveries
+    assert delivery.signed_with(secret)
+    assert delivery.json["event"] == "incident.opened"
+    assert delivery.json["incident"]["subject"] == "monitor"
+    assert delivery.headers["Idempotency-Key"] == sent.idempotency_key
+
+
+async def test_a_delivery_whose_worker_died_is_reclaimed_and_sent_once(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"http_allow_private": True})
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        owner, _channel, _secret = await _setup(db, settings, receiver.url())
+        await _report(db, owner, "down", "p1", clock)
+        [claimed] = await outbox.claim(db, "dead-worker", clock.now())  # then it dies
+        sender = ChannelSender(settings, SecretBox(settings))
+        assert await outbox.deliver_due(db, sender, "w2", clock.advance(10)) == 0  # leased
+        later = clock.advance(outbox.LEASE_SECONDS)
+        assert await outbox.deliver_due(db, sender, "w2", later) == 1
+        # The dead worker's late write changes nothing: the row is no longer its own.
+        assert await outbox.finish(db, "dead-worker", claimed, None, later) == "sent"
+        [row] = await _notifications(db)
+        assert row.status == "sent" and row.attempts == 2
+        assert len(receiver.deliveries) == 1
+    finally:
+        await receiver.stop()
+
+
+async def test_threshold_dedupe_reminders_and_one_recovery(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    owner, channel, _secret = await _setup(db, settings, "https://hooks.example.com/x", threshold=2)
+    async with db.transaction() as session:
+        rule = await alerts.get_rule(session, owner, "default", 0)
+        assert rule is not None
+        rule.remind_every_hours = 1
+    await _report(db, owner, "down", "p1", clock)
+    await _report(db, owner, "down", "p1", clock)  # the same occurrence again: not counted
+    assert await _notifications(db) == []
+    clock.advance(60)
+    await _report(db, owner, "late", "p2", clock)  # 2 in a row: opened
+    clock.advance(60)
+    await _report(db, owner, "down", "p3", clock)  # same incident: quiet
+    clock.advance(minutes=30)
+    assert await outbox.remind_due(db, clock.now()) == 0  # not yet: an hour after opening
+    await _report(db, owner, "down", "p4", clock)
+    clock.advance(minutes=29)
+    assert await outbox.remind_due(db, clock.now()) == 1  # still failing, an hour on
+    assert await outbox.remind_due(db, clock.now()) == 0  # once
+    clock.advance(60)
+    await _report(db, owner, "up", "p5", clock)
+    clock.advance(60)
+    await _report(db, owner, "up", "p6", clock)
+    rows = await _notifications(db)
+    assert [(n.kind, n.channel_id) for n in rows] == [
+        ("opened", channel),
+        ("reminder", channel),
+        ("recovered", channel),
+    ]
+    async with db.session() as session:
+        [incident] = await alerts.list_incidents(session, owner, "monitor", 7)
+    assert incident.status == "resolved" and incident.failures == 4 and incident.kind == "late"
+
+
+async def test_secrets_are_encrypted_at_rest_and_masked(db: Database, settings: Settings) -> None:
+    url = "https://hooks.slack.example.com/services/T000/B000/very-secret"
+    principal = await add_user(db, "ops@example.com")
+    async with db.transaction() as session:
+        created = await create_channel(
+            session, SecretBox(settings), principal, name="slack", kind="slack", config={"url": url}
+        )
+    async with db.session() as session:
+        stored = await session.get(AlertChannel, created.channel.id)
+    assert stored is not None
+    assert "very-secret" not in str(stored.config)
+    assert public_config(stored) == {"url": "https://hooks.slack.example.com/…"}
+
+
+async def test_a_webhook_to_a_private_address_is_refused_for_good(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"http_allow_private": False})
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        owner, _channel, _secret = await _setup(db, settings, receiver.url())
+        await _report(db, owner, "down", "p1", clock)
+        sender = ChannelSender(settings, SecretBox(settings))
+        assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
+        [row] = await _notifications(db)
+        assert row.status == "failed" and "127.0.0.1" in (row.last_error or "")
+        assert receiver.deliveries == []
+        assert await outbox.deliver_due(db, sender, "w1", clock.now() + timedelta(days=1)) == 0
+        # Creating one with a literal private address is refused at once, naming the field.
+        principal = await add_user(db, "eve@example.com")
+        async with db.transaction() as session:
+            with pytest.raises(ValidationError) as refused:
+                await create_channel(
+                    session,
+                    SecretBox(settings),
+                    principal,
+                    name="x",
+                    kind="slack",
+                    config={"url": "http://169.254.169.254/latest"},
+                )
+        assert refused.value.field == "url" and "169.254.169.254" in refused.value.message
+    finally:
+        await receiver.stop()
+
+
+async def test_send_test_reports_the_problem_and_is_rate_limited(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"smtp_url": None})
+    principal = await add_user(db, "ops@example.com")
+    async with db.transaction() as session:
+        created = await create_channel(
+            session,
+            SecretBox(settings),
+            principal,
+            name="me",
+            kind="email",
+            config={"address": "ops@example.com"},
+        )
+    for _ in range(TEST_LIMIT):
+        result = await send_test(db, settings, principal, created.channel.id, clock.now())
+        assert not result.ok and "DTS_SMTP_URL" in (result.error or "")
+    with pytest.raises(RateLimited) as refused:
+        await send_test(db, settings, principal, created.channel.id, clock.now())
+    assert "too many test notifications" in refused.value.message
+    # Someone else's channel is not found, and their tests count on their own.
+    other = await add_user(db, "eve@example.com")
+    with pytest.raises(NotFound):
+        await send_test(db, settings, other, created.channel.id, clock.now())
+
+
+async def test_retention_prunes_settled_notifications_and_keeps_pending_ones(
+    db: Database, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"http_allow_private": True})
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        owner, _channel, _secret = await _setup(db, settings, receiver.url())
+        await _report(db, owner, "down", "p1", clock)  # opened: will be sent
+        sender = ChannelSender(settings, SecretBox(settings))
+        assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
+        clock.advance(60)
+        await _report(db, owner, "up", "p2", clock)  # recovered: still pending
+    finally:
+        await receiver.stop()
+    assert await outbox.prune(db, clock.now() + timedelta(days=1)) == 1
+    [left] = await _notifications(db)
+    assert left.kind == "recovered" and left.status == "pending"
