@@ -34,6 +34,7 @@ from app.domain.monitor_state import (
 )
 from app.domain.schedule import load_timezone, validate_cron
 from app.feed.events import emit_one
+from app.services import alerts
 from app.services.access import (
     Principal,
     ensure_can_read,
@@ -92,6 +93,34 @@ async def on_transition(
             "ranTooLong": monitor.ran_too_long,
         },
     )
+    # Notifications (docs/alerting.md): one incident per missed or failed expected ping;
+    # late then down of the same expectation count once, the next good ping recovers it.
+    if new in ("late", "down"):
+        kind = "ran_too_long" if monitor.ran_too_long else new
+        expected = monitor.next_expected_at.isoformat() if monitor.next_expected_at else ""
+        await alerts.report(
+            session,
+            subject="monitor",
+            subject_id=monitor.id,
+            owner_id=monitor.owner_id,
+            kind=kind,
+            occurrence_key=f"{monitor.id}:{expected}",
+            summary=f"monitor {monitor.name} is {new}",
+            at=now,
+            name=monitor.name,
+        )
+    elif new == "up" and old in ("late", "down"):
+        await alerts.report(
+            session,
+            subject="monitor",
+            subject_id=monitor.id,
+            owner_id=monitor.owner_id,
+            kind="up",
+            occurrence_key=f"{monitor.id}:up:{now.isoformat()}",
+            summary=f"monitor {monitor.name} is up",
+            at=now,
+            name=monitor.name,
+        )
 
 
 def _apply(monitor: Monitor, change: Change) -> None:
