@@ -63,7 +63,7 @@ def test_create_a_monitor_ping_it_and_watch_it_go_up_live(
     expect(page.get_by_test_id("ping-url")).to_contain_text("•")
     path = ping_path(page)
     expect(page.get_by_test_id("ping-url")).not_to_contain_text("•")
-    expect(page.locator("pre", has_text=f"{path}/start")).to_be_visible()
+    expect(page.locator("pre", has_text=f"{path}/start")).to_be_visible()  # open: no ping yet
     expect(page.locator("pre", has_text=f"{path}/fail")).to_be_visible()
     expect(page.get_by_text("15 min: late until then, down after")).to_be_visible()
 

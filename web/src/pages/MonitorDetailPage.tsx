@@ -125,7 +125,7 @@ export function MonitorDetailPage({ id }: { id: string }) {
 
       <div className="layout-aside">
         <div className="stack">
-          <PingUrlCard url={monitor.pingUrl} />
+          <PingUrlCard url={monitor.pingUrl} pinged={monitor.pings.length > 0} />
           <PingsCard monitor={monitor} />
         </div>
         <ScheduleCard monitor={monitor} viewer={viewer} />
@@ -217,9 +217,10 @@ function copy(text: string, toast: (text: string, tone?: "info" | "error") => vo
   );
 }
 
-function PingUrlCard({ url }: { url: string }) {
+function PingUrlCard({ url, pinged }: { url: string; pinged: boolean }) {
   const toast = useToast();
   const [revealed, setRevealed] = useState(false);
+  const [examples, setExamples] = useState(!pinged);
   const shown = revealed ? url : maskPingUrl(url);
   return (
     <div className="card">
@@ -237,20 +238,32 @@ function PingUrlCard({ url }: { url: string }) {
             <CopyIcon /> Copy
           </button>
         </div>
-        <div className="stack" style={{ marginTop: 16, gap: 12 }}>
-          {pingExamples(shown).map((example) => (
-            <div key={example.title}>
-              <div className="muted small" style={{ marginBottom: 4 }}>
-                {example.title}
+        {/* Shown until the first ping came: then the job is evidently set up. */}
+        <button
+          type="button"
+          className="text-button small"
+          style={{ display: "block", marginTop: 12 }}
+          aria-expanded={examples}
+          onClick={() => setExamples((e) => !e)}
+        >
+          {examples ? "Hide the curl examples" : "curl examples: success, start, fail, exit status"}
+        </button>
+        {examples ? (
+          <div className="stack" style={{ marginTop: 8, gap: 12 }}>
+            {pingExamples(shown).map((example) => (
+              <div key={example.title}>
+                <div className="muted small" style={{ marginBottom: 4 }}>
+                  {example.title}
+                </div>
+                <pre className="output">{example.command}</pre>
               </div>
-              <pre className="output">{example.command}</pre>
-            </div>
-          ))}
-          <p className="muted small" style={{ margin: 0 }}>
-            <code>/&lt;exit status&gt;</code>: 0 is success, 1–255 a failure. A POST body (up to 100 KB) is kept as the
-            ping's log. {revealed ? null : "Show the URL to put it in the commands."}
-          </p>
-        </div>
+            ))}
+            <p className="muted small" style={{ margin: 0 }}>
+              <code>/&lt;exit status&gt;</code>: 0 is success, 1–255 a failure. A POST body (up to 100 KB) is kept as the
+              ping's log. {revealed ? null : "Show the URL to put it in the commands."}
+            </p>
+          </div>
+        ) : null}
       </div>
     </div>
   );

@@ -299,7 +299,7 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
                   </div>
                   {feedback.otherError ? <div className="field-error" role="alert">{feedback.otherError}</div> : null}
                   {feedback.state === "valid" && feedback.occurrences.length > 0 ? (
-                    <OccurrenceTable occurrences={feedback.occurrences} timezone={form.timezone} viewer={viewer} />
+                    <OccurrenceTable occurrences={feedback.occurrences} timezone={form.timezone} viewer={viewer} ownLabel="Monitor time" />
                   ) : feedback.state === "valid" ? (
                     <p className="inspector-empty">This expression has no future occurrence: no ping would ever be expected.</p>
                   ) : feedback.state === "invalid" ? (
