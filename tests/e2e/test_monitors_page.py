@@ -5,11 +5,13 @@ page follow without a reload."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
 from tests.e2e.conftest import sign_up
+from tests.e2e.test_dashboard import next_spring_forward
 from tests.live import LiveServer
 
 try:
@@ -50,6 +52,12 @@ def test_create_a_monitor_ping_it_and_watch_it_go_up_live(
     expect(page.get_by_test_id("schedule-description")).to_have_text("At 02:30 every day")
     # The inspector shows the expected pings in the monitor's zone and the viewer's.
     expect(page.get_by_role("table", name="Upcoming runs")).to_contain_text("Europe/Berlin")
+    # DST-aware: on the spring-forward night 02:30 does not exist in Berlin; the ping is
+    # expected at 03:00 CEST, and the preview says so.
+    before = next_spring_forward(date.today() + timedelta(days=1)) - timedelta(days=2)
+    page.get_by_label("Preview from date").fill(before.isoformat())
+    expect(page.get_by_test_id("dst-note").first).to_contain_text("does not exist")
+    expect(page.get_by_role("table", name="Upcoming runs")).to_contain_text("03:00")
     page.get_by_label("Grace time", exact=True).fill("15")
     page.get_by_label("Expected duration", exact=True).fill("1")
     page.get_by_label("Expected duration: unit").select_option("h")
@@ -76,6 +84,7 @@ def test_create_a_monitor_ping_it_and_watch_it_go_up_live(
     answer = httpx.post(server.url + path, content=b"backup: 12 GB in 4 min\n")
     assert answer.status_code == 200, answer.text
     expect(row.locator("[data-state]")).to_have_attribute("data-state", "UP", timeout=LIVE_MS)
+    expect(page.get_by_test_id("monitor-summary")).to_have_text("1 monitor: 1 up")
     expect(row).to_contain_text("just now")
     # Next expected: 02:30 in Berlin, shown in the viewer's zone (New York) and the monitor's.
     expect(row).to_contain_text("02:30 CE")

@@ -9,6 +9,7 @@ import {
   monitorScheduleText,
   monitorStateView,
   pingExamples,
+  stateSummary,
   toMonitorInput,
   validateMonitorForm,
 } from "./monitors";
@@ -24,6 +25,14 @@ describe("monitor state", () => {
     expect(monitorStateView({ state: "LATE", paused: false, ranTooLong: true }).label).toBe("Ran too long");
     expect(monitorStateView({ state: "DOWN", paused: false, ranTooLong: true }).label).toBe("Down: ran too long");
     expect(monitorStateView({ state: "DOWN", paused: true, ranTooLong: true }).label).toBe("Paused");
+  });
+});
+
+describe("the list's summary", () => {
+  it("counts each shown state, trouble first, paused over the state", () => {
+    const m = (state: "UP" | "DOWN" | "NEW", paused = false) => ({ state, paused, ranTooLong: false });
+    expect(stateSummary([m("UP"), m("DOWN"), m("UP"), m("NEW", true)])).toBe("1 down · 2 up · 1 paused");
+    expect(stateSummary([])).toBe("");
   });
 });
 

@@ -255,3 +255,17 @@ export function toMonitorInput(form: MonitorFormState): MonitorInput {
 
 /** The API's field keys this form shows next to a field; the others go to the banner. */
 export const MONITOR_FORM_FIELDS = ["name", "cron", "timezone", "periodSeconds", "graceSeconds", "maxDurationSeconds"];
+
+const SUMMARY_ORDER: MonitorShownState[] = ["DOWN", "LATE", "RUNNING", "UP", "NEW", "PAUSED"];
+
+/** "1 down · 2 late · 3 up": how many monitors are in each shown state, trouble first. */
+export function stateSummary(monitors: readonly { state: MonitorState; paused: boolean; ranTooLong: boolean }[]): string {
+  const counts = new Map<MonitorShownState, number>();
+  for (const monitor of monitors) {
+    const { state } = monitorStateView(monitor);
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
+  return SUMMARY_ORDER.filter((state) => counts.has(state))
+    .map((state) => `${counts.get(state)} ${MONITOR_STATE_LABEL[state].toLowerCase()}`)
+    .join(" · ");
+}

@@ -8,7 +8,7 @@ import { ClockIcon, PlusIcon } from "../components/icons";
 import { MonitorBadge } from "../components/MonitorBadge";
 import { RelativeTime } from "../components/RelativeTime";
 import { EmptyState, ErrorState, SkeletonRows } from "../components/ui";
-import { formatInterval, monitorScheduleText } from "../lib/monitors";
+import { formatInterval, monitorScheduleText, stateSummary } from "../lib/monitors";
 import { formatLocal, fromNow, viewerZone, wallClock } from "../lib/format";
 import { useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { canonicalZone } from "../lib/timezones";
@@ -159,8 +159,8 @@ export function MonitorsPage() {
           </div>
         ) : monitors.length > 0 ? (
           <div className="card-footer">
-            <span>
-              {monitors.length} {monitors.length === 1 ? "monitor" : "monitors"}
+            <span data-testid="monitor-summary">
+              {monitors.length} {monitors.length === 1 ? "monitor" : "monitors"}: {stateSummary(monitors)}
             </span>
           </div>
         ) : null}
