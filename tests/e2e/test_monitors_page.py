@@ -113,6 +113,14 @@ def test_create_a_monitor_ping_it_and_watch_it_go_up_live(
     expect(page.get_by_test_id("next-expected")).to_contain_text("paused")
     page.get_by_role("button", name="Resume").click()
     expect(page.get_by_test_id("monitor-state")).to_have_text("New")
+
+    # A /start makes it running, live; the list says when it started.
+    assert httpx.get(server.url + path + "/start").status_code == 200
+    expect(page.get_by_test_id("monitor-state")).to_have_text("Running", timeout=LIVE_MS)
+    expect(pings.locator("tr[data-kind=START]")).to_have_count(1)
+    nav.get_by_role("link", name="Monitors").click()
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "RUNNING")
+    expect(row).to_contain_text("started just now")
     assert page.page_errors == []
 
 

@@ -111,6 +111,11 @@ export function MonitorsPage() {
                         </td>
                         <td data-label="Last ping" className="nowrap">
                           {monitor.lastPingAt ? <RelativeTime iso={monitor.lastPingAt} /> : <span className="muted">Never</span>}
+                          {monitor.state === "RUNNING" && monitor.lastStartAt ? (
+                            <div className="sub">
+                              started <RelativeTime iso={monitor.lastStartAt} />
+                            </div>
+                          ) : null}
                         </td>
                         <td data-label="Next expected">
                           {monitor.paused ? (
