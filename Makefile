@@ -73,8 +73,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; a file stays on one process).
+# Each has its own PostgreSQL database, SQLite files and ports (tests/conftest.py). The
+# drills then run alone: they kill processes and time failovers.
+PYTEST_WORKERS ?= 2
 pytest: install web
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not drill"
+	$(BIN)/pytest tests/drills -m drill
 
 test: lint typecheck webtest pytest
 
