@@ -170,6 +170,12 @@ TRIGGER = "mutation($id: ID!) { triggerJob(id: $id) { id } }"
 STATUS = "query($id: ID!) { run(id: $id) { status } }"
 PAUSE = "mutation($id: ID!) { pauseJob(id: $id) { id } }"
 CREATE_TOKEN = "mutation($name: String!) { createApiToken(name: $name, scope: READ) { token } }"  # noqa: S105
+CREATE_CHANNEL = (
+    "mutation($input: AlertChannelInput!) { createAlertChannel(input: $input) { channel { id } } }"
+)
+SET_DEFAULT_RULES = (
+    "mutation($rules: AlertRulesInput!) { setDefaultAlertRules(rules: $rules) { onFailure } }"
+)
 
 
 @dataclass
@@ -184,6 +190,7 @@ def seed(api: Api, target: str) -> Seeded:
     Api(api.url)(REGISTER, email=MEMBER, password=PASSWORD)
     api(CREATE_TOKEN, name="grafana-read")
     api(CREATE_TOKEN, name="ci-deploys")
+    seed_alerting(api, target)
 
     def job(name: str, cron: str, zone: str, runs: int = 0, **spec: Any) -> str:
         kind = "SCRIPT" if "script" in spec else "HTTP"
@@ -222,6 +229,18 @@ def seed(api: Api, target: str) -> Seeded:
     run_id = api(TRIGGER, id=backup)["triggerJob"]["id"]
     wait_finished(api, run_id)
     return Seeded(job_id=billing, run_id=str(run_id), dst_job_id=backup)
+
+
+def seed_alerting(api: Api, target: str) -> None:
+    """Channels (the webhooks post to the target) and default rules, set before the jobs
+    run, so the failing ones open incidents (Notifications and Incidents pages)."""
+    channels = [
+        {"name": "ops webhook", "kind": "WEBHOOK", "url": f"{target}/alerts/hook?key=x"},
+        {"name": "#ops-alerts", "kind": "SLACK", "url": f"{target}/alerts/slack"},
+        {"name": "on-call", "kind": "EMAIL", "address": "oncall@example.com"},
+    ]
+    ids = [api(CREATE_CHANNEL, input=c)["createAlertChannel"]["channel"]["id"] for c in channels]
+    api(SET_DEFAULT_RULES, rules={"channelIds": ids[:2], "remindEveryHours": 12})
 
 
 def wait_finished(api: Api, run_id: str) -> None:
@@ -301,6 +320,13 @@ def pages(seeded: Seeded) -> list[Shot]:
             "/inspector",
             "Inspector",
             ready=see("[aria-label='Schedule inspector'] tbody tr"),
+        ),
+        Shot("incidents", "/incidents", "Incidents", ready=see("tr[data-incident]")),
+        Shot(
+            "notifications",
+            "/notifications",
+            "Notifications: channels and default rules",
+            ready=see("tr[data-channel]"),
         ),
         Shot("workers", "/workers", "Workers", ready=see("[data-testid=workers-alive]")),
         Shot("api-tokens", "/tokens", "API tokens", ready=see("main table")),

@@ -188,7 +188,7 @@ def test_alert_pages_fit(new_page: Any, server: LiveServer, width: int) -> None:
     problems += measure(page, "/notifications")
     page.goto("/incidents")
     page.get_by_role("group", name="Which incidents").get_by_role("button", name="All").click()
-    expect(page.get_by_role("heading", name="Resolved")).to_be_visible()
+    expect(page.get_by_role("heading", name="No resolved incidents")).to_be_visible()
     page.wait_for_load_state("networkidle")
     problems += measure(page, "/incidents")
     page.goto("/jobs")

@@ -322,7 +322,7 @@ function DefaultRulesCard({
         ) : null}
         <ErrorList messages={unplacedErrors(errors, (key) => RULE_FIELDS.includes(key))} />
         <AlertRulesEditor value={form} onChange={(next) => { setForm(next); setErrors(EMPTY); }} channels={channels} errors={errors.fields} disabled={user.role === "VIEWER"} />
-        <div className="form-actions" style={{ marginTop: 16 }}>
+        <div className="row" style={{ marginTop: 20, justifyContent: "flex-end", flexWrap: "wrap" }}>
           <button type="button" className="btn" onClick={() => setForm(emptyRules())}>
             Reset
           </button>
