@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.alerting import Receiver
-from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, graphql, sign_in
+from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, graphql, sign_in, sign_up
 from tests.e2e.test_layout import measure, wait_until_finished
 from tests.live import LiveServer
 
@@ -175,6 +175,15 @@ def test_channel_test_rules_in_the_job_form_and_the_incident(
     expect(history).to_have_count(1)
     expect(history.locator("[data-status]")).to_have_text("Open")
     assert page.page_errors == []
+
+    # A member sees neither the admin's incident nor their channel.
+    member = new_page()
+    sign_up(member, "member@example.com")
+    member.goto("/incidents")
+    expect(member.get_by_role("heading", name="Nothing is failing")).to_be_visible()
+    member.goto("/notifications")
+    expect(member.get_by_role("heading", name="No channels")).to_be_visible()
+    assert member.page_errors == []
 
 
 @pytest.mark.parametrize("width", [1280, 390])

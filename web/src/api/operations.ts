@@ -618,6 +618,12 @@ export const AlertSettingsQuery = graphql(`
 
 export const JobAlertRulesQuery = graphql(`
   query JobAlertRules($jobId: ID!) {
+    job(id: $jobId) {
+      id
+      owner {
+        id
+      }
+    }
     jobAlertRules(jobId: $jobId) {
       ...AlertRulesFields
     }

@@ -5,7 +5,17 @@ import { useClient, useQuery } from "urql";
 import { errorReport, errorText, type ErrorReport } from "../api/errors";
 import { AlertSettingsQuery, IncidentsQuery, JobAlertRulesQuery, SetJobAlertRulesMutation } from "../api/operations";
 import type { AlertChannelFieldsFragment } from "../gql/graphql";
-import { describeRules, emptyRules, rulesFormFrom, sameRules, toRulesInput, validateRules, type RulesForm } from "../lib/alerts";
+import { useCurrentUser } from "../auth/SessionProvider";
+import {
+  describeRules,
+  emptyRules,
+  rulesFormFrom,
+  sameRules,
+  toRulesInput,
+  usableChannels,
+  validateRules,
+  type RulesForm,
+} from "../lib/alerts";
 import { Link } from "../router";
 import { AlertRulesEditor } from "./AlertRulesEditor";
 import { IncidentTable } from "./IncidentTable";
@@ -23,6 +33,7 @@ const EMPTY: ErrorReport = { fields: {}, general: [], code: null };
 /** The form's notification state: loaded for an existing job, saved after the job is. */
 export function useJobNotifications(jobId: string | undefined) {
   const client = useClient();
+  const user = useCurrentUser();
   const [settings] = useQuery({ query: AlertSettingsQuery, requestPolicy: "cache-and-network" });
   const [own] = useQuery({ query: JobAlertRulesQuery, variables: { jobId: jobId ?? "" }, pause: !jobId, requestPolicy: "network-only" });
   const [initial, setInitial] = useState<JobNotifyState | null>(jobId ? null : { mode: "defaults", rules: emptyRules() });
@@ -82,8 +93,12 @@ export function useJobNotifications(jobId: string | undefined) {
     check,
     save,
     loading: !settings.data || (Boolean(jobId) && !initial),
-    channels: settings.data?.alertChannels ?? [],
+    // The job owner's channels and the shared ones: an admin editing someone's job sees
+    // every channel, but the rule may only name those.
+    channels: usableChannels(settings.data?.alertChannels ?? [], own.data?.job?.owner?.id ?? user.id),
+    // The defaults that apply are the job owner's: the caller's own only on their jobs.
     defaults: settings.data?.defaultAlertRules ?? null,
+    ownersDefaults: Boolean(own.data?.job?.owner && own.data.job.owner.id !== user.id),
   };
 }
 
@@ -123,8 +138,14 @@ export function JobNotificationsSection({ notify, disabled }: { notify: Notifica
           <div style={{ marginTop: 12 }}>
             {state.mode === "defaults" ? (
               <p className="muted small" data-testid="defaults-summary">
-                {defaults ? describeRules(defaults, channels) : "You have no default rules yet: this job notifies nobody."}{" "}
-                <Link to="/notifications">Change the defaults</Link>
+                {notify.ownersDefaults ? (
+                  "The job's owner's default rules apply."
+                ) : (
+                  <>
+                    {defaults ? describeRules(defaults, channels) : "You have no default rules yet: this job notifies nobody."}{" "}
+                    <Link to="/notifications">Change the defaults</Link>
+                  </>
+                )}
               </p>
             ) : (
               <>
@@ -149,6 +170,7 @@ const HISTORY = 10;
 
 /** The job page's card: which rules apply, and the job's latest incidents. */
 export function JobAlertsCard({ jobId, refreshKey, mayChange }: { jobId: string; refreshKey: string; mayChange: boolean }) {
+  const user = useCurrentUser();
   const [settings] = useQuery({ query: AlertSettingsQuery });
   const [own] = useQuery({ query: JobAlertRulesQuery, variables: { jobId } });
   const [incidents, refetch] = useQuery({ query: IncidentsQuery, variables: { jobId, first: HISTORY } });
@@ -175,7 +197,9 @@ export function JobAlertsCard({ jobId, refreshKey, mayChange }: { jobId: string;
             ? "…"
             : rules
               ? `Own rules: ${describeRules(rules, channels)}`
-              : defaults
+              : own.data.job?.owner && own.data.job.owner.id !== user.id
+                ? "Its owner's default rules apply."
+                : defaults
                 ? `Your defaults: ${describeRules(defaults, channels)}`
                 : "No rules: this job notifies nobody."}
         </p>

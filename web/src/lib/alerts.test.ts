@@ -4,11 +4,13 @@ import {
   describeRules,
   emptyRules,
   incidentKindLabel,
+  channelOwnership,
   rulesFormFrom,
   sameRules,
   subjectPath,
   toChannelInput,
   toRulesInput,
+  usableChannels,
   validateChannel,
   validateRules,
 } from "./alerts";
@@ -124,6 +126,24 @@ describe("channel forms", () => {
     });
     expect(validateChannel({ kind: "WEBHOOK", name: "x", target: "", shared: false })).toEqual({ url: "Give the URL to post to." });
     expect(validateChannel({ kind: "WEBHOOK", name: "x", target: "http://127.0.0.1:8080/hook", shared: false })).toEqual({});
+  });
+});
+
+describe("whose channels", () => {
+  const channels = [
+    { id: "1", ownerId: "10", shared: false },
+    { id: "2", ownerId: "20", shared: false },
+    { id: "3", ownerId: "20", shared: true },
+  ];
+
+  it("offer a rule only its owner's channels and the shared ones (an admin lists them all)", () => {
+    expect(usableChannels(channels, "10").map((c) => c.id)).toEqual(["1", "3"]);
+    expect(usableChannels(channels, "20").map((c) => c.id)).toEqual(["2", "3"]);
+  });
+
+  it("say whose a channel is", () => {
+    expect(channels.map((c) => channelOwnership(c, "20"))).toEqual(["user 10's", "yours", "shared by you"]);
+    expect(channelOwnership(channels[2]!, "10")).toBe("shared");
   });
 });
 

@@ -122,6 +122,19 @@ export function describeRules(rules: AlertRulesFieldsFragment, channels: NamedCh
 
 // ---- channels -------------------------------------------------------------------------------
 
+/** The channels a rule of `ownerId` may name: theirs and the shared ones (an admin's list
+ * has everyone's channels, but a rule may only use its owner's). */
+export function usableChannels<T extends { ownerId: string; shared: boolean }>(channels: T[], ownerId: string): T[] {
+  return channels.filter((c) => c.shared || c.ownerId === ownerId);
+}
+
+/** Whose a channel is, from the viewer's side. */
+export function channelOwnership(channel: { ownerId: string; shared: boolean }, viewerId: string): string {
+  const mine = channel.ownerId === viewerId;
+  if (channel.shared) return mine ? "shared by you" : "shared";
+  return mine ? "yours" : `user ${channel.ownerId}'s`;
+}
+
 export interface ChannelForm {
   kind: ChannelKind;
   name: string;

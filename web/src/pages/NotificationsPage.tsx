@@ -30,12 +30,14 @@ import {
 import type { AlertChannelFieldsFragment, ChannelKind } from "../gql/graphql";
 import {
   CHANNEL_KINDS,
+  channelOwnership,
   emptyRules,
   kindLabel,
   rulesFormFrom,
   targetField,
   toChannelInput,
   toRulesInput,
+  usableChannels,
   validateChannel,
   validateRules,
   type ChannelForm,
@@ -223,7 +225,7 @@ function ChannelsCard({ channels, refetch }: { channels: AlertChannelFieldsFragm
                   <tr key={c.id} data-channel={c.name}>
                     <td className="wide">
                       <strong>{c.name}</strong>
-                      <div className="sub">{c.shared ? (mine ? "shared by you" : "shared") : "yours"}</div>
+                      <div className="sub">{channelOwnership(c, user.id)}</div>
                     </td>
                     <td data-label="Kind">
                       <span className="tag">{kindLabel(c.kind)}</span>
@@ -288,6 +290,7 @@ function DefaultRulesCard({
   const [form, setForm] = useState<RulesForm>(() => rulesFormFrom(rules));
   const [errors, setErrors] = useState<ErrorReport>(EMPTY);
   const [busy, setBusy] = useState(false);
+  const usable = usableChannels(channels, user.id);
   // A channel deleted elsewhere leaves the rule: keep the form's ticks to existing channels.
   useEffect(() => {
     setForm((f) => ({ ...f, channelIds: f.channelIds.filter((id) => channels.some((c) => c.id === id)) }));
@@ -321,7 +324,7 @@ function DefaultRulesCard({
           </p>
         ) : null}
         <ErrorList messages={unplacedErrors(errors, (key) => RULE_FIELDS.includes(key))} />
-        <AlertRulesEditor value={form} onChange={(next) => { setForm(next); setErrors(EMPTY); }} channels={channels} errors={errors.fields} disabled={user.role === "VIEWER"} />
+        <AlertRulesEditor value={form} onChange={(next) => { setForm(next); setErrors(EMPTY); }} channels={usable} errors={errors.fields} disabled={user.role === "VIEWER"} />
         <div className="row" style={{ marginTop: 20, justifyContent: "flex-end", flexWrap: "wrap" }}>
           <button type="button" className="btn" onClick={() => setForm(emptyRules())}>
             Reset
