@@ -87,6 +87,21 @@ def test_channel_test_rules_in_the_job_form_and_the_incident(
     expect(form.get_by_label("Address")).to_have_attribute("aria-invalid", "true")
     expect(form.get_by_role("alert")).to_have_text("Not an e-mail address.")
 
+    form.get_by_label("Address").fill("ops@example.com")
+    form.get_by_role("button", name="Add channel").click()
+    mail = page.locator("tr[data-channel='ops mail']")
+    expect(mail).to_contain_text("ops@example.com")
+    expect(page.get_by_test_id("signing-secret")).to_have_count(0)  # e-mail: no secret
+    # Deleting asks first; cancelling keeps it.
+    mail.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text('Delete "ops mail"?')
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(mail).to_be_visible()
+    mail.get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete channel").click()
+    expect(mail).to_have_count(0)
+
     # A webhook: the signing secret is shown once, and a test arrives signed with it.
     form.get_by_role("group", name="Channel kind").get_by_role("button", name="Webhook").click()
     form.get_by_label("Name").fill("ops hook")
@@ -105,6 +120,16 @@ def test_channel_test_rules_in_the_job_form_and_the_incident(
     expect(page.get_by_test_id("signing-secret")).to_have_count(0)
     page.reload()
     expect(page.get_by_test_id("signing-secret")).to_have_count(0)  # shown once only
+
+    # The default rules: saved, and shown again after a reload.
+    defaults = page.get_by_role("form", name="Default rules")
+    defaults.get_by_label("ops hook").check()
+    defaults.get_by_label("Open an incident after").fill("3")
+    defaults.get_by_role("button", name="Save default rules").click()
+    expect(page.get_by_text("Default rules saved")).to_be_visible()
+    page.reload()
+    expect(defaults.get_by_label("ops hook")).to_be_checked()
+    expect(defaults.get_by_label("Open an incident after")).to_have_value("3")
 
     # A script job that fails; its own rules are set in its form.
     job_id = graphql(
@@ -125,7 +150,10 @@ def test_channel_test_rules_in_the_job_form_and_the_incident(
     page.goto(f"/jobs/{job_id}/edit")
     section = page.get_by_role("region", name="Notifications")
     section.get_by_role("button", name="This job's own rules").click()
-    section.get_by_label("ops hook").check()
+    # Own rules start from the defaults (ops hook, 3 in a row): alert on the first failure.
+    expect(section.get_by_label("ops hook")).to_be_checked()
+    expect(section.get_by_label("Open an incident after")).to_have_value("3")
+    section.get_by_label("Open an incident after").fill("1")
     section.get_by_text("Remind me while it stays failing").click()
     section.get_by_label("Remind every (hours)").fill("0.1")
     page.get_by_role("button", name="Save changes").click()
