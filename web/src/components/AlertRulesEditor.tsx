@@ -94,6 +94,7 @@ export function AlertRulesEditor({
       </div>
       <div className="field-row rules-numbers">
         <div className="field">
+          {value.remind ? <span className="field-label">&nbsp;</span> : null}
           <Switch disabled={disabled} checked={value.remind} onChange={(remind) => set({ remind })} label="Remind me while it stays failing" />
         </div>
         {value.remind ? (
