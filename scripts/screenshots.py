@@ -176,6 +176,8 @@ CREATE_CHANNEL = (
 SET_DEFAULT_RULES = (
     "mutation($rules: AlertRulesInput!) { setDefaultAlertRules(rules: $rules) { onFailure } }"
 )
+CREATE_MONITOR = "mutation($input: MonitorInput!) { createMonitor(input: $input) { id pingUrl } }"
+PAUSE_MONITOR = "mutation($id: ID!) { pauseMonitor(id: $id) { id } }"
 
 
 @dataclass
@@ -183,6 +185,7 @@ class Seeded:
     job_id: str  # a job with history (job detail, edit)
     run_id: str  # a finished run with a log (run detail)
     dst_job_id: str  # a job whose preview crosses the spring DST change
+    monitor_id: str = ""  # a heartbeat monitor with pings and a log (monitor detail)
 
 
 def seed(api: Api, target: str) -> Seeded:
@@ -228,7 +231,42 @@ def seed(api: Api, target: str) -> Seeded:
     api(PAUSE, id=paused)
     run_id = api(TRIGGER, id=backup)["triggerJob"]["id"]
     wait_finished(api, run_id)
-    return Seeded(job_id=billing, run_id=str(run_id), dst_job_id=backup)
+    monitor = seed_monitors(api)
+    return Seeded(job_id=billing, run_id=str(run_id), dst_job_id=backup, monitor_id=monitor)
+
+
+def seed_monitors(api: Api) -> str:
+    """Heartbeat monitors in different states, pinged through their URLs as a cron line
+    would: up (start, then success with a log), down (exit status 2), running, new and
+    paused. Returns the id of the one that is up."""
+
+    def monitor(**spec: Any) -> tuple[str, str]:
+        made = api(CREATE_MONITOR, input=spec)["createMonitor"]
+        # The ping URL's base is DTS_APP_URL, which is this server.
+        return str(made["id"]), str(made["pingUrl"])
+
+    def ping(url: str, body: bytes = b"") -> None:
+        answer = httpx.post(url, content=body, timeout=10)
+        if answer.status_code != 200:
+            raise SystemExit(f"seeding failed: ping {answer.status_code} {answer.text}")
+
+    backup, backup_url = monitor(
+        name="db-2 nightly backup",
+        cron="30 2 * * *",
+        timezone="Europe/Berlin",
+        graceSeconds=900,
+        maxDurationSeconds=3600,
+    )
+    ping(backup_url + "/start")
+    ping(backup_url + "/0", b"pg_dump: 12.4 GB written to s3://backups/db-2/\nok\n")
+    _, certbot_url = monitor(name="certbot renew", cron="0 */12 * * *", timezone="UTC")
+    ping(certbot_url + "/2", b"Challenge failed for domain example.com\n")
+    _, etl_url = monitor(name="warehouse ETL", cron="0 * * * *", timezone="America/New_York")
+    ping(etl_url + "/start")
+    monitor(name="queue drain", periodSeconds=3600, graceSeconds=600)
+    paused, _ = monitor(name="legacy crontab on web-1", cron="*/10 * * * *", timezone="UTC")
+    api(PAUSE_MONITOR, id=paused)
+    return backup
 
 
 def seed_alerting(api: Api, target: str) -> None:
@@ -328,6 +366,14 @@ def pages(seeded: Seeded) -> list[Shot]:
             "Notifications: channels and default rules",
             ready=see("tr[data-channel]"),
         ),
+        Shot("monitors", "/monitors", "Monitors", ready=see("tr[data-monitor-id] [data-state=UP]")),
+        Shot(
+            "monitor-detail",
+            f"/monitors/{seeded.monitor_id}",
+            "A monitor: ping URL, next expected ping in two zones, pings",
+            ready=see("table[aria-label=Pings] tbody tr"),
+        ),
+        Shot("monitor-new", "/monitors/new", "New monitor", ready=new_job),
         Shot("workers", "/workers", "Workers", ready=see("[data-testid=workers-alive]")),
         Shot("api-tokens", "/tokens", "API tokens", ready=see("main table")),
         Shot("account", "/account", "Account", ready=see("main .card")),

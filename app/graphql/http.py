@@ -54,10 +54,7 @@ class RequestRefused(Exception):
 
     def response(self) -> JSONResponse:
         extensions = {"code": CODES.get(self.status, "bad_request"), "field": self.field}
-        headers = {"Allow": self.allow} if self.allow else {}
-        if self.status == 413:
-            # The rest of the body is unread: close rather than read and discard it all.
-            headers["Connection"] = "close"
+        headers = {"Allow": self.allow} if self.allow else None
         return JSONResponse(
             {"errors": [{"message": self.message, "extensions": extensions}]},
             status_code=self.status,

@@ -58,8 +58,6 @@ def dts_error_response(error: DtsError) -> JSONResponse:
         headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))}
     elif isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="dts"'}
-    elif isinstance(error, PayloadTooLarge):
-        headers = {"Connection": "close"}  # the rest of the body is unread: do not read it
     return error_response(error.status, error.code, error.message, error.field, headers)
 
 

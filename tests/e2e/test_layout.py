@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, Target, graphql, sign_in
@@ -37,6 +38,7 @@ RUN_STATUS = "query($id: ID!) { run(id: $id) { status } }"
 PAUSE = "mutation($id: ID!) { pauseJob(id: $id) { id } }"
 CREATE_TOKEN = "mutation($name: String!) { createApiToken(name: $name, scope: READ) { token } }"
 LONG_NAME = "quarterly-compliance-report-export-to-the-archive-bucket-in-eu-west"
+CREATE_MONITOR = "mutation($input: MonitorInput!) { createMonitor(input: $input) { id pingUrl } }"
 
 
 def spring_forward(today: date) -> date:
@@ -90,7 +92,31 @@ def seeded(server: LiveServer, target: Target) -> dict[str, str]:
     paused, _ = job("cache-warmup", "*/5 9-17 * * 1-5", "Australia/Lord_Howe", 0)
     graphql(server.url, PAUSE, {"id": paused}, token)
     assert run is not None
-    return {"history": history, "dst": dst, "run": run}
+    monitor, short = monitors(server, token)
+    return {"history": history, "dst": dst, "run": run, "monitor": monitor, "short": short}
+
+
+def monitors(server: LiveServer, token: str) -> tuple[str, str]:
+    """Monitors in several states; the ids of one with a long name and pings with logs,
+    and of one with a short name (an input scrolls a long name inside itself)."""
+
+    def create(**spec: Any) -> dict[str, str]:
+        made = graphql(server.url, CREATE_MONITOR, {"input": spec}, token)["createMonitor"]
+        return {"id": made["id"], "path": "/ping/" + made["pingUrl"].rsplit("/ping/", 1)[1]}
+
+    create(name="queue-drain", periodSeconds=3600, graceSeconds=600)
+    long = create(
+        name=LONG_NAME + "-heartbeat",
+        cron="30 2 * * *",
+        timezone="Europe/Berlin",
+        graceSeconds=900,
+        maxDurationSeconds=3600,
+    )
+    failing = create(name="certbot-renew", cron="0 */12 * * *", timezone="Asia/Kolkata")
+    httpx.post(server.url + long["path"] + "/start")
+    httpx.post(server.url + long["path"], content=b"backup: 12 GB\n" * 40)
+    httpx.post(server.url + failing["path"] + "/2", content=b"renewal failed: " + b"x" * 300)
+    return long["id"], failing["id"]
 
 
 def wait_until_finished(server: LiveServer, run_id: str, token: str) -> None:
@@ -156,6 +182,10 @@ def test_signed_in_pages_fit_without_clipping_or_overlap(
         ("/admin", page.get_by_role("table", name="Users")),
         ("/admin/tokens", page.get_by_role("table").first),
         ("/admin/audit", page.get_by_role("table", name="Audit log")),
+        ("/monitors", page.locator("tr[data-monitor-id] [data-state=DOWN]")),
+        (f"/monitors/{seeded['monitor']}", page.get_by_role("table", name="Pings")),
+        ("/monitors/new", page.get_by_role("table", name="Upcoming runs")),
+        (f"/monitors/{seeded['short']}/edit", page.get_by_role("table", name="Upcoming runs")),
     ]:
         page.goto(path)
         expect(ready).to_be_visible()

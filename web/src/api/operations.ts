@@ -576,6 +576,136 @@ export const AuditLogQuery = graphql(`
   }
 `);
 
+// ---- heartbeat monitors ----------------------------------------------------------------------
+
+export const MonitorRowFields = graphql(`
+  fragment MonitorRowFields on Monitor {
+    id
+    name
+    cron
+    timezone
+    periodSeconds
+    graceSeconds
+    maxDurationSeconds
+    state
+    ranTooLong
+    paused
+    lastPingAt
+    lastStartAt
+    createdAt
+    updatedAt
+    owner {
+      id
+      email
+    }
+  }
+`);
+
+export const MonitorsQuery = graphql(`
+  query Monitors($first: Int!, $zones: [String!]) {
+    feedPosition
+    monitors(first: $first) {
+      edges {
+        cursor
+        node {
+          ...MonitorRowFields
+          nextExpected(zones: $zones) {
+            ...OccurrenceFields
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const MonitorDetailQuery = graphql(`
+  query MonitorDetail($id: ID!, $zones: [String!], $pings: Int!) {
+    feedPosition
+    monitor(id: $id) {
+      ...MonitorRowFields
+      pingUrl
+      nextExpected(zones: $zones) {
+        ...OccurrenceFields
+      }
+      pings(first: $pings) {
+        id
+        at
+        kind
+        exitStatus
+        body
+        remoteAddr
+        userAgent
+      }
+    }
+  }
+`);
+
+export const MonitorForEditQuery = graphql(`
+  query MonitorForEdit($id: ID!) {
+    monitor(id: $id) {
+      ...MonitorRowFields
+    }
+  }
+`);
+
+export const MonitorEventsSubscription = graphql(`
+  subscription MonitorEvents($afterEventId: ID) {
+    monitorEvents(afterEventId: $afterEventId) {
+      eventId
+      monitorId
+      change
+      fromState
+      toState
+    }
+  }
+`);
+
+export const CreateMonitorMutation = graphql(`
+  mutation CreateMonitor($input: MonitorInput!) {
+    createMonitor(input: $input) {
+      id
+    }
+  }
+`);
+
+export const UpdateMonitorMutation = graphql(`
+  mutation UpdateMonitor($id: ID!, $input: MonitorInput!) {
+    updateMonitor(id: $id, input: $input) {
+      id
+    }
+  }
+`);
+
+export const DeleteMonitorMutation = graphql(`
+  mutation DeleteMonitor($id: ID!) {
+    deleteMonitor(id: $id)
+  }
+`);
+
+export const PauseMonitorMutation = graphql(`
+  mutation PauseMonitor($id: ID!) {
+    pauseMonitor(id: $id) {
+      id
+      paused
+      state
+    }
+  }
+`);
+
+export const ResumeMonitorMutation = graphql(`
+  mutation ResumeMonitor($id: ID!) {
+    resumeMonitor(id: $id) {
+      id
+      paused
+      state
+    }
+  }
+`);
+
 // ---- alerting: channels, rules, incidents ----------------------------------------------------
 
 export const AlertChannelFields = graphql(`

@@ -26,6 +26,13 @@ describe("advanceResumePoint", () => {
     expect(variables.afterEventId).toBe("101");
   });
 
+  it("moves monitorEvents' afterEventId too (the monitors pages resume after a reconnect)", () => {
+    const query = "subscription MonitorEvents($afterEventId: ID) { monitorEvents(afterEventId: $afterEventId) { eventId } }";
+    const variables: Record<string, unknown> = { afterEventId: "20" };
+    expect(advanceResumePoint(query, variables, { monitorEvents: { eventId: "23" } })).toBe(true);
+    expect(variables.afterEventId).toBe("23");
+  });
+
   it("moves a log's afterSeq to the last line seen", () => {
     const variables: Record<string, unknown> = { runId: "3", afterSeq: 0 };
     advanceResumePoint(RUN_LOG, variables, { runLog: { seq: 41 } });

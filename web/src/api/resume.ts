@@ -15,6 +15,7 @@ interface ResumePoint {
 export const RESUME_POINTS: Record<string, ResumePoint> = {
   runEvents: { variable: "afterEventId", field: "eventId" },
   jobEvents: { variable: "afterEventId", field: "eventId" },
+  monitorEvents: { variable: "afterEventId", field: "eventId" },
   runLog: { variable: "afterSeq", field: "seq" },
 };
 

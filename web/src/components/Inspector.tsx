@@ -82,10 +82,13 @@ export function OccurrenceTable({
   timezone,
   viewer,
   extraZones = [],
+  ownLabel = "Job time",
 }: {
   occurrences: readonly OccurrenceFieldsFragment[];
   timezone: string;
   viewer: string;
+  /** What the schedule's own zone column is called ("Job time", "Monitor time"). */
+  ownLabel?: string;
   /** More zones to show, each in its own column (asked for with the preview's `zones`). */
   extraZones?: readonly string[];
 }) {
@@ -96,7 +99,9 @@ export function OccurrenceTable({
         <thead>
           <tr>
             <th className="hide-sm">#</th>
-            <th>Job time · {timezone}</th>
+            <th>
+              {ownLabel} · {timezone}
+            </th>
             <th>UTC</th>
             <th>Your time · {viewer}</th>
             {extra.map((zone) => (
@@ -117,7 +122,7 @@ export function OccurrenceTable({
                 data-dst-effect={effect ?? undefined}
               >
                 <td className="muted hide-sm">{index + 1}</td>
-                <td className="wide" data-label="Job time">
+                <td className="wide" data-label={ownLabel}>
                   <ZoneCell local={occurrence.local} zone={occurrence.timezone} abbreviation={occurrence.abbreviation} />
                   {occurrence.note ? (
                     <div className="dst-note" data-testid="dst-note">

@@ -64,6 +64,9 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/jobs" match={(p) => p === "/" || p.startsWith("/jobs")}>
               Jobs
             </NavLink>
+            <NavLink to="/monitors" match={(p) => p.startsWith("/monitors")}>
+              Monitors
+            </NavLink>
             <NavLink to="/runs" match={(p) => p.startsWith("/runs")}>
               Runs
             </NavLink>

@@ -308,3 +308,12 @@ export function ToastProvider({ children }: { children: ReactNode }) {
 export function useToast() {
   return useContext(ToastContext);
 }
+
+/** Scroll to and focus the first field with an error (or the error banner) after a failed save. */
+export function focusFirstError() {
+  requestAnimationFrame(() => {
+    const target = document.querySelector<HTMLElement>('[aria-invalid="true"], .banner-error');
+    target?.scrollIntoView({ block: "center", behavior: "smooth" });
+    if (target && "focus" in target) target.focus({ preventScroll: true });
+  });
+}
