@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.alerting import Receiver
@@ -30,6 +31,11 @@ TRIGGER = "mutation($id: ID!) { triggerJob(id: $id) { id } }"
 RULES = """query($id: ID!) { jobAlertRules(jobId: $id) {
   channelIds failureThreshold onRecovery remindEveryHours } }"""
 CHANNELS = "{ alertChannels { id name } }"
+SET_DEFAULTS = (
+    "mutation($rules: AlertRulesInput!) { setDefaultAlertRules(rules: $rules) { onFailure } }"
+)
+CREATE_MONITOR = """mutation { createMonitor(input: {name: "offsite-backup", periodSeconds: 86400})
+  { id pingUrl } }"""
 JOB_NAME = "nightly-ledger-reconciliation"
 # A relative time's hover text: the absolute one ("3 Dec 2026, 09:00:04").
 ABSOLUTE_TIME = re.compile(r"\d{4}.*\d{2}:\d{2}:\d{2}")
@@ -203,6 +209,22 @@ def test_channel_test_rules_in_the_job_form_and_the_incident(
     expect(history).to_have_count(1)
     expect(history.locator("[data-status]")).to_have_text("Open")
     assert page.page_errors == []
+
+    # A monitor that reports a failing exit status: its incident, under "Monitors".
+    graphql(server.url, SET_DEFAULTS, {"rules": {"channelIds": [channel_id]}}, token)
+    monitor = graphql(server.url, CREATE_MONITOR, {}, token)["createMonitor"]
+    ping = "/ping/" + monitor["pingUrl"].rsplit("/", 1)[1]
+    assert httpx.post(server.url + ping + "/3", content=b"disk full").text == "OK"
+    page.goto("/incidents")
+    page.get_by_label("Filter by subject").select_option("MONITOR")
+    down = page.get_by_role("table", name="Open incidents").locator("tr[data-incident]")
+    expect(down).to_have_count(1)
+    expect(down).to_contain_text("Down")
+    link = down.get_by_role("link", name="offsite-backup")
+    expect(link).to_have_attribute("href", f"/monitors/{monitor['id']}")
+    page.get_by_label("Filter by subject").select_option("JOB")
+    expect(down).to_have_count(1)
+    expect(down).to_contain_text(JOB_NAME)
 
     # A member sees neither the admin's incident nor their channel.
     member = new_page()

@@ -823,11 +823,19 @@ export const IncidentsQuery = graphql(`
     $status: IncidentStatus
     $subject: IncidentSubject
     $jobId: ID
+    $monitorId: ID
     $first: Int!
     $after: String
   ) {
     feedPosition
-    incidents(status: $status, subject: $subject, jobId: $jobId, first: $first, after: $after) {
+    incidents(
+      status: $status
+      subject: $subject
+      jobId: $jobId
+      monitorId: $monitorId
+      first: $first
+      after: $after
+    ) {
       edges {
         node {
           ...IncidentFields
