@@ -170,6 +170,12 @@ TRIGGER = "mutation($id: ID!) { triggerJob(id: $id) { id } }"
 STATUS = "query($id: ID!) { run(id: $id) { status } }"
 PAUSE = "mutation($id: ID!) { pauseJob(id: $id) { id } }"
 CREATE_TOKEN = "mutation($name: String!) { createApiToken(name: $name, scope: READ) { token } }"  # noqa: S105
+CREATE_CHANNEL = (
+    "mutation($input: AlertChannelInput!) { createAlertChannel(input: $input) { channel { id } } }"
+)
+SET_DEFAULT_RULES = (
+    "mutation($rules: AlertRulesInput!) { setDefaultAlertRules(rules: $rules) { onFailure } }"
+)
 CREATE_MONITOR = "mutation($input: MonitorInput!) { createMonitor(input: $input) { id pingUrl } }"
 PAUSE_MONITOR = "mutation($id: ID!) { pauseMonitor(id: $id) { id } }"
 
@@ -187,6 +193,7 @@ def seed(api: Api, target: str) -> Seeded:
     Api(api.url)(REGISTER, email=MEMBER, password=PASSWORD)
     api(CREATE_TOKEN, name="grafana-read")
     api(CREATE_TOKEN, name="ci-deploys")
+    seed_alerting(api, target)
 
     def job(name: str, cron: str, zone: str, runs: int = 0, **spec: Any) -> str:
         kind = "SCRIPT" if "script" in spec else "HTTP"
@@ -260,6 +267,18 @@ def seed_monitors(api: Api) -> str:
     paused, _ = monitor(name="legacy crontab on web-1", cron="*/10 * * * *", timezone="UTC")
     api(PAUSE_MONITOR, id=paused)
     return backup
+
+
+def seed_alerting(api: Api, target: str) -> None:
+    """Channels (the webhooks post to the target) and default rules, set before the jobs
+    run, so the failing ones open incidents (Notifications and Incidents pages)."""
+    channels = [
+        {"name": "ops webhook", "kind": "WEBHOOK", "url": f"{target}/alerts/hook?key=x"},
+        {"name": "#ops-alerts", "kind": "SLACK", "url": f"{target}/alerts/slack"},
+        {"name": "on-call", "kind": "EMAIL", "address": "oncall@example.com"},
+    ]
+    ids = [api(CREATE_CHANNEL, input=c)["createAlertChannel"]["channel"]["id"] for c in channels]
+    api(SET_DEFAULT_RULES, rules={"channelIds": ids[:2], "remindEveryHours": 12})
 
 
 def wait_finished(api: Api, run_id: str) -> None:
@@ -339,6 +358,13 @@ def pages(seeded: Seeded) -> list[Shot]:
             "/inspector",
             "Inspector",
             ready=see("[aria-label='Schedule inspector'] tbody tr"),
+        ),
+        Shot("incidents", "/incidents", "Incidents", ready=see("tr[data-incident]")),
+        Shot(
+            "notifications",
+            "/notifications",
+            "Notifications: channels and default rules",
+            ready=see("tr[data-channel]"),
         ),
         Shot("monitors", "/monitors", "Monitors", ready=see("tr[data-monitor-id] [data-state=UP]")),
         Shot(

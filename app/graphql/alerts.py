@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from app.db import models
 from app.graphql.context import Context
-from app.graphql.types import gid
+from app.graphql.types import PageInfo, decode_cursor, encode_cursor, gid
 from app.services import alerts, channels
 from app.services.secrets import SecretBox
 
@@ -128,11 +128,24 @@ class AlertRulesInput:
         )
 
 
+@strawberry.enum
+class IncidentStatus(Enum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@strawberry.enum
+class IncidentSubject(Enum):
+    JOB = "job"
+    MONITOR = "monitor"
+
+
 @strawberry.type
 class Incident:
     id: strawberry.ID
-    subject: str
+    subject: str = strawberry.field(description="job or monitor")
     subject_id: strawberry.ID
+    name: str = strawberry.field(description="The job's or monitor's name when it opened.")
     kind: str
     status: str
     summary: str
@@ -147,6 +160,7 @@ class Incident:
             id=strawberry.ID(str(incident.id)),
             subject=incident.subject,
             subject_id=strawberry.ID(str(incident.subject_id)),
+            name=incident.name,
             kind=incident.kind,
             status=incident.status,
             summary=incident.summary,
@@ -155,6 +169,18 @@ class Incident:
             last_failure_at=incident.last_failure_at,
             resolved_at=incident.resolved_at,
         )
+
+
+@strawberry.type
+class IncidentEdge:
+    cursor: str
+    node: Incident
+
+
+@strawberry.type
+class IncidentConnection:
+    edges: list[IncidentEdge]
+    page_info: PageInfo
 
 
 def channel_config(data: AlertChannelInput) -> dict[str, Any]:
@@ -186,15 +212,34 @@ class AlertQueries:
         rule = await alerts.default_rules(ctx.services.db, await ctx.require())
         return AlertRules.of(rule) if rule else None
 
-    @strawberry.field(description="A job's incidents (failing streaks), newest first.")
+    @strawberry.field(
+        description="Incidents (failing streaks) of your jobs and monitors (everyone's for "
+        "admins), newest first; jobId or monitorId narrows to one subject."
+    )
     async def incidents(
-        self, info: Info[Context, None], job_id: strawberry.ID, first: int = 50
-    ) -> list[Incident]:
+        self,
+        info: Info[Context, None],
+        job_id: strawberry.ID | None = None,
+        monitor_id: strawberry.ID | None = None,
+        subject: IncidentSubject | None = None,
+        status: IncidentStatus | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> IncidentConnection:
         ctx = info.context
-        found = await alerts.job_incidents(
-            ctx.services.db, await ctx.require(), gid(job_id, "jobId"), first
+        wanted = alerts.IncidentFilter(
+            status=status.value if status else None,
+            subject=subject.value if subject else None,
+            job_id=gid(job_id, "jobId") if job_id is not None else None,
+            monitor_id=gid(monitor_id, "monitorId") if monitor_id is not None else None,
         )
-        return [Incident.of(i) for i in found]
+        found, more = await alerts.find_incidents(
+            ctx.services.db, await ctx.require(), wanted, first=first, after_id=decode_cursor(after)
+        )
+        edges = [IncidentEdge(cursor=encode_cursor(i.id), node=Incident.of(i)) for i in found]
+        return IncidentConnection(
+            edges=edges, page_info=PageInfo.after([e.cursor for e in edges], more)
+        )
 
 
 @strawberry.type

@@ -11,7 +11,8 @@ from starlette.routing import Route
 
 from app.db import models
 from app.domain.errors import ValidationError
-from app.rest.request import caller, object_body, path_id, query_int, services_of
+from app.rest.request import caller, object_body, path_id, query_id, query_int, services_of
+from app.rest.shapes import page_json
 from app.services import alerts, channels
 from app.services.secrets import SecretBox
 
@@ -50,6 +51,7 @@ def incident_json(incident: models.Incident) -> dict[str, Any]:
         "id": incident.id,
         "subject": incident.subject,
         "subjectId": incident.subject_id,
+        "name": incident.name,
         "kind": incident.kind,
         "status": incident.status,
         "summary": incident.summary,
@@ -183,6 +185,29 @@ async def job_incidents(request: Request) -> JSONResponse:
     return JSONResponse({"items": [incident_json(i) for i in found]})
 
 
+async def list_incidents(request: Request) -> JSONResponse:
+    """`?status=open|resolved&subject=job|monitor&jobId=&monitorId=&limit=50&cursor=` → a
+    page of the incidents you may read, newest first."""
+    principal = await caller(request)
+    params = request.query_params
+    wanted = alerts.IncidentFilter(
+        status=params.get("status") or None,
+        subject=params.get("subject") or None,
+        job_id=query_id(request, "jobId"),
+        monitor_id=query_id(request, "monitorId"),
+    )
+    limit = query_int(request, "limit", 50, 1, alerts.MAX_INCIDENT_PAGE) or 50
+    found, more = await alerts.find_incidents(
+        services_of(request).db,
+        principal,
+        wanted,
+        first=limit,
+        after_id=query_id(request, "cursor"),
+    )
+    items = [incident_json(i) for i in found]
+    return JSONResponse(page_json(items, more, found[-1].id if found else None))
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/alerts/channels", list_channels, methods=["GET"]),
@@ -193,6 +218,7 @@ def routes() -> list[Route]:
         Route("/api/alerts/jobs/{id}/rules", put_job_rules, methods=["PUT"]),
         Route("/api/alerts/jobs/{id}/rules", delete_job_rules, methods=["DELETE"]),
         Route("/api/alerts/jobs/{id}/incidents", job_incidents, methods=["GET"]),
+        Route("/api/alerts/incidents", list_incidents, methods=["GET"]),
         Route("/api/alerts/defaults", get_defaults, methods=["GET"]),
         Route("/api/alerts/defaults", put_defaults, methods=["PUT"]),
     ]
@@ -200,7 +226,18 @@ def routes() -> list[Route]:
 
 def openapi_paths() -> dict[str, Any]:
     """These routes in the OpenAPI document (app/rest/openapi.py merges them in)."""
-    from app.rest.openapi import BOOL, CHANGE, ID, INSTANT, STRING, obj, operation, path_param
+    from app.rest.openapi import (
+        BOOL,
+        CHANGE,
+        CURSOR,
+        ID,
+        INSTANT,
+        STRING,
+        obj,
+        operation,
+        path_param,
+        query,
+    )
 
     channel = obj(
         {
@@ -235,6 +272,7 @@ def openapi_paths() -> dict[str, Any]:
             "id": ID,
             "subject": STRING,
             "subjectId": ID,
+            "name": STRING,
             "kind": STRING,
             "status": {"type": "string", "enum": ["open", "resolved"]},
             "summary": STRING,
@@ -330,6 +368,35 @@ def openapi_paths() -> dict[str, Any]:
                 "alerts",
                 ("200", "newest first", obj({"items": {"type": "array", "items": incident}})),
                 params=[job_id],
+                errors=("401", "404", "422"),
+            )
+        },
+        "/api/alerts/incidents": {
+            "get": operation(
+                "List incidents",
+                "alerts",
+                (
+                    "200",
+                    "a page of your jobs' and monitors' incidents (admins: everyone's), newest "
+                    "first; pass nextCursor as cursor for the next page",
+                    obj({"items": array(incident), "nextCursor": maybe(STRING)}),
+                ),
+                params=[
+                    query("status", {"type": "string", "enum": list(alerts.INCIDENT_STATUSES)}),
+                    query("subject", {"type": "string", "enum": list(alerts.INCIDENT_SUBJECTS)}),
+                    query("jobId", {"type": "integer", "minimum": 1}, "one job's incidents"),
+                    query("monitorId", {"type": "integer", "minimum": 1}, "one monitor's"),
+                    query(
+                        "limit",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": alerts.MAX_INCIDENT_PAGE,
+                            "default": 50,
+                        },
+                    ),
+                    CURSOR,
+                ],
                 errors=("401", "404", "422"),
             )
         },

@@ -26,10 +26,24 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
-from app.db.models import AlertChannel, AlertRule, AlertStreak, Incident, Job, Notification
+from app.db.models import (
+    AlertChannel,
+    AlertRule,
+    AlertStreak,
+    Incident,
+    Job,
+    Monitor,
+    Notification,
+)
 from app.domain.errors import NotFound, ValidationError
 from app.feed.events import EVENTS, event_row
-from app.services.access import Principal, ensure_can_read, ensure_may_write
+from app.services.access import (
+    Principal,
+    can_read,
+    ensure_can_read,
+    ensure_may_write,
+    owner_filter,
+)
 
 Subject = Literal["job", "monitor"]
 OK_KINDS = ("succeeded", "recovered", "up")
@@ -616,6 +630,82 @@ async def job_incidents(
     db: Database, principal: Principal, job_id: int, limit: int = 50
 ) -> list[Incident]:
     """A job's incidents, newest first."""
+    found, _ = await find_incidents(db, principal, IncidentFilter(job_id=job_id), first=limit)
+    return found
+
+
+INCIDENT_STATUSES = ("open", "resolved")
+INCIDENT_SUBJECTS = ("job", "monitor")
+MAX_INCIDENT_PAGE = 500
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents a list shows; every field narrows it (None: any)."""
+
+    status: str | None = None  # open | resolved
+    subject: str | None = None  # job | monitor
+    job_id: int | None = None
+    monitor_id: int | None = None
+
+
+async def _subject_filter(
+    session: AsyncSession, principal: Principal, wanted: IncidentFilter
+) -> tuple[str, int] | None:
+    """The one subject the filter names (its access checked), or None for all."""
+    if wanted.job_id is not None and wanted.monitor_id is not None:
+        raise ValidationError("give jobId or monitorId, not both", field="monitorId")
+    if wanted.job_id is not None:
+        if wanted.subject == "monitor":
+            raise ValidationError(
+                "jobId lists a job's incidents; subject must be job", field="subject"
+            )
+        job = await session.get(Job, wanted.job_id)
+        if job is None or not can_read(principal, job.owner_id):
+            raise NotFound("job not found", field="jobId")
+        return "job", job.id
+    if wanted.monitor_id is not None:
+        if wanted.subject == "job":
+            raise ValidationError(
+                "monitorId lists a monitor's incidents; subject must be monitor", field="subject"
+            )
+        monitor = await session.get(Monitor, wanted.monitor_id)
+        if monitor is None or not can_read(principal, monitor.owner_id):
+            raise NotFound("monitor not found", field="monitorId")
+        return "monitor", monitor.id
+    return None
+
+
+async def find_incidents(
+    db: Database,
+    principal: Principal,
+    wanted: IncidentFilter,
+    *,
+    first: int = 50,
+    after_id: int | None = None,
+) -> tuple[list[Incident], bool]:
+    """A page of the incidents the principal may read (their own subjects'; an admin's:
+    everyone's), newest first, and whether more follow (`after_id`: the last id seen)."""
+    if not 1 <= first <= MAX_INCIDENT_PAGE:
+        raise ValidationError(f"must be from 1 to {MAX_INCIDENT_PAGE}, got {first}", field="first")
+    if wanted.status is not None and wanted.status not in INCIDENT_STATUSES:
+        raise ValidationError(
+            f"unknown status {wanted.status[:40]!r}; expected open or resolved", field="status"
+        )
+    if wanted.subject is not None and wanted.subject not in INCIDENT_SUBJECTS:
+        raise ValidationError(
+            f"unknown subject {wanted.subject[:40]!r}; expected job or monitor", field="subject"
+        )
     async with db.session() as session:
-        job = await _job_for(session, principal, job_id, write=False)
-        return await list_incidents(session, job.owner_id, "job", job.id, limit)
+        query = select(Incident).where(owner_filter(principal, Incident.owner_id))
+        one = await _subject_filter(session, principal, wanted)
+        if one is not None:
+            query = query.where(Incident.subject == one[0], Incident.subject_id == one[1])
+        elif wanted.subject is not None:
+            query = query.where(Incident.subject == wanted.subject)
+        if wanted.status is not None:
+            query = query.where(Incident.status == wanted.status)
+        if after_id is not None:
+            query = query.where(Incident.id < after_id)
+        rows = list(await session.scalars(query.order_by(Incident.id.desc()).limit(first + 1)))
+    return rows[:first], len(rows) > first

@@ -193,7 +193,7 @@ def test_signed_in_pages_fit_without_clipping_or_overlap(
 
     # Pages another change adds (the global runs list, the inspector, the tokens page):
     # measured once they exist.
-    for path in ["/runs", "/inspector", "/tokens"]:
+    for path in ["/runs", "/inspector", "/tokens", "/incidents", "/notifications"]:
         page.goto(path)
         expect(page.locator("main h1, main h2").first).to_be_visible()
         if page.get_by_role("heading", name="Page not found").count():

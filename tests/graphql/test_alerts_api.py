@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from app.db.engine import Database
+from app.services import alerts
 from tests.alerting import Receiver
 from tests.gql_client import GQL
 from tests.graphql.conftest import sign_up
@@ -112,8 +115,8 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
         )
         assert error["extensions"]["field"].endswith("url"), error
 
-        query = "query($id: ID!) { incidents(jobId: $id) { id status } }"
-        assert (await ada(query, id=job["id"]))["incidents"] == []
+        query = "query($id: ID!) { incidents(jobId: $id) { edges { node { id } } } }"
+        assert (await ada(query, id=job["id"]))["incidents"] == {"edges": []}
 
         # The REST mirror: the same data, the same checks.
         auth = {"Authorization": f"Bearer {ada.token}"}
@@ -157,3 +160,129 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
         await receiver.stop()
         await ada.close()
         await bob.close()
+
+
+INCIDENTS = """query($jobId: ID, $monitorId: ID, $subject: IncidentSubject,
+                     $status: IncidentStatus, $first: Int! = 50, $after: String) {
+  incidents(jobId: $jobId, monitorId: $monitorId, subject: $subject, status: $status,
+            first: $first, after: $after) {
+    edges { cursor node { id subject subjectId name status kind failures } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def _report(
+    db: Database, subject: str, subject_id: int, owner: int, kind: str, n: int
+) -> None:
+    async with db.transaction() as session:
+        await alerts.report(
+            session,
+            subject=subject,  # type: ignore[arg-type]
+            subject_id=subject_id,
+            owner_id=owner,
+            kind=kind,
+            occurrence_key=f"test:{n}",
+            summary=f"occurrence {n}: {kind}",
+            at=datetime(2026, 12, 1, 9, n, tzinfo=UTC),
+            name=f"{subject} {subject_id}",
+        )
+
+
+async def _incidents(client: GQL, **variables: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    page = (await client(INCIDENTS, **variables))["incidents"]
+    return [e["node"] for e in page["edges"]], page["pageInfo"]
+
+
+async def test_incidents_across_jobs_and_monitors(server: LiveServer, db: Database) -> None:
+    ada = await sign_up(server, "ada@example.com")  # the first account: admin
+    bob = await sign_up(server, "bob@example.com")
+    eve = await sign_up(server, "eve@example.com")
+    try:
+        ids = {}
+        for name, client in (("bob", bob), ("eve", eve)):
+            ids[name] = int((await client("{ me { id } }"))["me"]["id"])
+            await client("mutation { setDefaultAlertRules(rules: {channelIds: []}) { onFailure } }")
+        job_input = {
+            "name": "export",
+            "type": "HTTP",
+            "schedule": {"cron": "0 0 1 1 *", "timezone": "UTC"},
+            "http": {"method": "GET", "url": "https://example.com/x"},
+        }
+        job = int((await bob(CREATE_JOB, input=job_input))["createJob"]["id"])
+        eves_job = int((await eve(CREATE_JOB, input=job_input))["createJob"]["id"])
+        monitor = int(
+            (
+                await bob(
+                    'mutation { createMonitor(input: {name: "backup", periodSeconds: 3600})'
+                    " { id } }"
+                )
+            )["createMonitor"]["id"]
+        )
+        await _report(db, "job", job, ids["bob"], "failed", 1)  # incident 1 opens…
+        await _report(db, "job", job, ids["bob"], "succeeded", 2)  # …and is resolved
+        await _report(db, "job", job, ids["bob"], "timed_out", 3)  # incident 2, open
+        await _report(db, "monitor", monitor, ids["bob"], "down", 4)  # incident 3, open
+        await _report(db, "job", eves_job, ids["eve"], "failed", 5)  # eve's, open
+
+        mine, page = await _incidents(bob)
+        assert [(i["subject"], int(i["subjectId"]), i["status"]) for i in mine] == [
+            ("monitor", monitor, "open"),
+            ("job", job, "open"),
+            ("job", job, "resolved"),
+        ]
+        assert mine[0]["name"] == f"monitor {monitor}" and mine[1]["kind"] == "timed_out"
+        assert page == {"hasNextPage": False, "endCursor": mine[-1]["id"]}
+        assert len((await _incidents(ada))[0]) == 4  # an admin sees everyone's
+        assert [i["subject"] for i in (await _incidents(bob, status="OPEN"))[0]] == [
+            "monitor",
+            "job",
+        ]
+        assert [i["status"] for i in (await _incidents(bob, subject="JOB"))[0]] == [
+            "open",
+            "resolved",
+        ]
+        assert (await _incidents(bob, monitorId=str(monitor)))[0] == mine[:1]
+        assert (await _incidents(bob, jobId=str(job), status="RESOLVED"))[0] == mine[2:]
+        # Pages: newest first, the cursor continues where the last page ended.
+        first, page = await _incidents(bob, first=2)
+        assert first == mine[:2] and page["hasNextPage"] is True
+        rest, page = await _incidents(bob, first=2, after=page["endCursor"])
+        assert rest == mine[2:] and page["hasNextPage"] is False
+
+        # Someone else's subject is not found; bad filters name their field.
+        [error] = await _errors(eve, INCIDENTS, jobId=str(job))
+        assert "not found" in error["message"] and error["extensions"]["field"] == "jobId"
+        [error] = await _errors(eve, INCIDENTS, monitorId=str(monitor))
+        assert "not found" in error["message"] and error["extensions"]["field"] == "monitorId"
+        [error] = await _errors(bob, INCIDENTS, jobId=str(job), monitorId=str(monitor))
+        assert error["extensions"]["field"] == "monitorId"
+        [error] = await _errors(bob, INCIDENTS, jobId=str(job), subject="MONITOR")
+        assert error["extensions"]["field"] == "subject"
+        [error] = await _errors(bob, INCIDENTS, first=0)
+        assert error["extensions"]["field"] == "first"
+
+        # REST: the same list, filters and pages.
+        auth = {"Authorization": f"Bearer {bob.token}"}
+        got = await bob.http.get("/api/alerts/incidents?status=open&limit=1", headers=auth)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert [i["subject"] for i in body["items"]] == ["monitor"] and body["nextCursor"]
+        more = await bob.http.get(
+            f"/api/alerts/incidents?status=open&limit=1&cursor={body['nextCursor']}", headers=auth
+        )
+        assert [i["subjectId"] for i in more.json()["items"]] == [job]
+        assert more.json()["nextCursor"] is None
+        listed = await bob.http.get(f"/api/alerts/incidents?monitorId={monitor}", headers=auth)
+        assert [i["name"] for i in listed.json()["items"]] == [f"monitor {monitor}"]
+        bad = await bob.http.get("/api/alerts/incidents?subject=cron", headers=auth)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "subject", bad.text
+        hidden = await eve.http.get(
+            f"/api/alerts/incidents?jobId={job}",
+            headers={"Authorization": f"Bearer {eve.token}"},
+        )
+        assert hidden.status_code == 404, hidden.text
+    finally:
+        await ada.close()
+        await bob.close()
+        await eve.close()

@@ -705,3 +705,146 @@ export const ResumeMonitorMutation = graphql(`
     }
   }
 `);
+
+// ---- alerting: channels, rules, incidents ----------------------------------------------------
+
+export const AlertChannelFields = graphql(`
+  fragment AlertChannelFields on AlertChannel {
+    id
+    name
+    kind
+    shared
+    ownerId
+    address
+    url
+    createdAt
+  }
+`);
+
+export const AlertRulesFields = graphql(`
+  fragment AlertRulesFields on AlertRules {
+    channelIds
+    onFailure
+    failureThreshold
+    onTimedOut
+    onLost
+    onMissed
+    onSkipped
+    onRecovery
+    remindEveryHours
+  }
+`);
+
+export const AlertSettingsQuery = graphql(`
+  query AlertSettings {
+    alertChannels {
+      ...AlertChannelFields
+    }
+    defaultAlertRules {
+      ...AlertRulesFields
+    }
+  }
+`);
+
+export const JobAlertRulesQuery = graphql(`
+  query JobAlertRules($jobId: ID!) {
+    job(id: $jobId) {
+      id
+      owner {
+        id
+      }
+    }
+    jobAlertRules(jobId: $jobId) {
+      ...AlertRulesFields
+    }
+  }
+`);
+
+export const CreateAlertChannelMutation = graphql(`
+  mutation CreateAlertChannel($input: AlertChannelInput!) {
+    createAlertChannel(input: $input) {
+      signingSecret
+      channel {
+        ...AlertChannelFields
+      }
+    }
+  }
+`);
+
+export const DeleteAlertChannelMutation = graphql(`
+  mutation DeleteAlertChannel($id: ID!) {
+    deleteAlertChannel(id: $id)
+  }
+`);
+
+export const SendTestNotificationMutation = graphql(`
+  mutation SendTestNotification($channelId: ID!) {
+    sendTestNotification(channelId: $channelId) {
+      ok
+      error
+    }
+  }
+`);
+
+export const SetDefaultAlertRulesMutation = graphql(`
+  mutation SetDefaultAlertRules($rules: AlertRulesInput!) {
+    setDefaultAlertRules(rules: $rules) {
+      ...AlertRulesFields
+    }
+  }
+`);
+
+export const SetJobAlertRulesMutation = graphql(`
+  mutation SetJobAlertRules($jobId: ID!, $rules: AlertRulesInput) {
+    setJobAlertRules(jobId: $jobId, rules: $rules) {
+      ...AlertRulesFields
+    }
+  }
+`);
+
+export const IncidentFields = graphql(`
+  fragment IncidentFields on Incident {
+    id
+    subject
+    subjectId
+    name
+    kind
+    status
+    summary
+    failures
+    openedAt
+    lastFailureAt
+    resolvedAt
+  }
+`);
+
+export const IncidentsQuery = graphql(`
+  query Incidents(
+    $status: IncidentStatus
+    $subject: IncidentSubject
+    $jobId: ID
+    $monitorId: ID
+    $first: Int!
+    $after: String
+  ) {
+    feedPosition
+    incidents(
+      status: $status
+      subject: $subject
+      jobId: $jobId
+      monitorId: $monitorId
+      first: $first
+      after: $after
+    ) {
+      edges {
+        node {
+          ...IncidentFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);

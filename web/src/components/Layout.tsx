@@ -70,6 +70,9 @@ export function Layout({ children }: { children: ReactNode }) {
             <NavLink to="/runs" match={(p) => p.startsWith("/runs")}>
               Runs
             </NavLink>
+            <NavLink to="/incidents" match={(p) => p.startsWith("/incidents") || p.startsWith("/notifications")}>
+              Incidents
+            </NavLink>
             <NavLink to="/inspector" match={(p) => p.startsWith("/inspector")}>
               Inspector
             </NavLink>

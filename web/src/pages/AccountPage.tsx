@@ -62,6 +62,7 @@ export function AccountPage() {
       <div className="stack">
         <p className="muted">
           API tokens for scripts and other services are on their own page: <Link to="/tokens">API tokens</Link>.
+          Where alerts go (e-mail, webhooks, Slack) and your default rules: <Link to="/notifications">Notifications</Link>.
         </p>
         <div className="card">
           <div className="card-header">

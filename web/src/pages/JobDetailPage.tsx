@@ -13,6 +13,7 @@ import {
 } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { DurationChart } from "../components/charts";
+import { JobAlertsCard } from "../components/JobNotifications";
 import { EditIcon, GlobeIcon, PauseIcon, PlayIcon, TerminalIcon, TrashIcon } from "../components/icons";
 import { ALL_STATUSES, RunResult, STATUS_LABEL, StatusBadge } from "../components/status";
 import { ConfirmDialog, EmptyState, ErrorState, PageLoading, SkeletonRows, Spinner, useToast } from "../components/ui";
@@ -298,6 +299,10 @@ export function JobDetailPage({ id }: { id: string }) {
           <NextRuns job={job} viewer={viewer} />
           <JobSpecCard job={job} />
         </div>
+      </div>
+
+      <div style={{ marginTop: 16 }}>
+        <JobAlertsCard jobId={job.id} mayChange={mayChange} refreshKey={runs[0] ? `${runs[0].id}:${runs[0].status}` : ""} />
       </div>
 
       {confirm === "delete" ? (

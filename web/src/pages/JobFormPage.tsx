@@ -6,6 +6,7 @@ import { errorReport, unplacedErrors, type ErrorReport } from "../api/errors";
 import { CreateJobMutation, JobForEditQuery, JobsNamedQuery, UpdateJobMutation } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { HeaderEditor } from "../components/HeaderEditor";
+import { JobNotificationsSection, useJobNotifications } from "../components/JobNotifications";
 import { AlertIcon, GlobeIcon, TerminalIcon } from "../components/icons";
 import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
 import { ArgsEditor, EnvEditor } from "../components/ListEditors";
@@ -107,6 +108,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
   const scriptLocked = form.type === "SCRIPT" && !isAdmin;
   const readOnly = user.role === "VIEWER";
 
+  const notify = useJobNotifications(job?.id);
   const duplicate = useDuplicateName(form.name, user.id, job?.id);
   const preview = useSchedulePreview(form.cron, form.timezone, count, from ? `${from}T00:00:00Z` : null, viewer);
   const feedback = cronFeedback(form.cron, form.timezone, preview);
@@ -155,7 +157,8 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
     const found = validateForm(form);
     setClientErrors(found);
     setServer(EMPTY_REPORT);
-    if (Object.keys(found).length > 0) {
+    const rulesOk = notify.check();
+    if (Object.keys(found).length > 0 || !rulesOk) {
       focusFirstError();
       return;
     }
@@ -171,6 +174,14 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
       return;
     }
     const id = job ? job.id : (result.data as { createJob?: { id: string } } | undefined)?.createJob?.id;
+    const rulesFailed = id ? await notify.save(id) : null;
+    if (rulesFailed) {
+      // The job is saved; its rules are not: stay (or go) where they can be fixed.
+      toast(`${job ? "Job saved" : "Job created"}, but not its notification rules: ${rulesFailed}`, "error");
+      if (!job && id) navigate(`/jobs/${id}/edit#notifications`);
+      else focusFirstError();
+      return;
+    }
     toast(job ? "Job saved" : "Job created");
     navigate(id ? `/jobs/${id}` : "/jobs");
   };
@@ -462,6 +473,8 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
               </Field>
             </div>
           </section>
+
+          <JobNotificationsSection notify={notify} disabled={readOnly} />
 
           <div className="form-actions">
             <Link to={job ? `/jobs/${job.id}` : "/jobs"} className="btn">
