@@ -187,7 +187,9 @@ def _apply(conn: Connection, outcome: SubjectOutcome) -> int:
         incident_id = streak.open_incident_id
         if incident_id is not None:
             written += _continue_incident(conn, incident_id, outcome)
-        elif failures >= max(1, rule.failure_threshold):
+        elif outcome.subject == "monitor" or failures >= max(1, rule.failure_threshold):
+            # A monitor stays down until a ping comes, so its problems never add up to a
+            # streak: the threshold is for jobs (docs/monitors.md, "Notifications").
             incident_id, written = _open_incident(conn, rule, outcome, failures)
         conn.execute(
             update(STREAKS)

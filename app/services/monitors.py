@@ -75,7 +75,7 @@ def expectation_of(monitor: Monitor) -> Expectation:
 async def on_transition(
     session: AsyncSession, monitor: Monitor, old: str, new: str, now: datetime
 ) -> None:
-    """The one place a monitor's state change is announced (feed now; notifications next).
+    """The one place a monitor's state change is announced: the change feed and alerting.
 
     Called inside the transaction that made the change, after `monitor` holds the new
     state; it commits or rolls back with it.
@@ -109,7 +109,9 @@ async def on_transition(
             at=now,
             name=monitor.name,
         )
-    elif new == "up" and old in ("late", "down"):
+    elif new == "up" and old != "up":
+        # Any way back to up recovers (late or down, but also late → /start → success,
+        # or a paused-then-resumed monitor); with nothing failing this writes nothing.
         await alerts.report(
             session,
             subject="monitor",
