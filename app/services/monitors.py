@@ -41,6 +41,7 @@ from app.services.access import (
     ensure_may_write,
     owner_filter,
 )
+from app.services.alert_cleanup import forget_subject
 
 log = logging.getLogger("dts.monitors")
 
@@ -304,6 +305,7 @@ class MonitorService:
                 owner_id=monitor.owner_id,
                 payload={"monitorId": monitor.id, "name": monitor.name, "change": "deleted"},
             )
+            await forget_subject(session, "monitor", monitor.id)
             await session.delete(monitor)
 
     async def set_paused(self, principal: Principal, monitor_id: int, paused: bool) -> Monitor:
