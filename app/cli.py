@@ -433,3 +433,7 @@ def version() -> None:
 
 def main() -> None:
     cli()
+
+
+# `dts monitors …`, `dts channels …` (they register themselves on `cli`).
+from app import cli_monitors  # noqa: E402, F401

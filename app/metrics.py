@@ -13,6 +13,13 @@ Two sources, chosen per series for cost and meaning:
   not `sum`. Start lag is `started_at - scheduled_for` of first attempts (a retry's lag would
   include its backoff); for a manual trigger `scheduled_for` is the trigger time.
 
+Monitors and alerting (scrape time, like the first group): monitors by state (paused ones
+as `paused`), notifications in the outbox by status and channel kind (sent and failed ones
+are kept for `DTS_RETENTION_DAYS`, so watch their change, e.g. `delta(...[1h])`), and the
+outbox backlog (pending notifications due now or waiting for a retry's backoff, and the
+age of the oldest due one). Pings are counted by the API process that received them
+(`dts_pings_received_total`, `dts_pings_refused_total`): aggregate those with `sum`.
+
 API request latency is per process (a pure ASGI middleware, so websockets pass untouched),
 labelled by route template (`/api/jobs/{id}`), never by raw path, to bound cardinality.
 Each app has its own `CollectorRegistry`, so tests can build several apps in one process.
@@ -40,7 +47,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db.models import RUN_STATUSES, Job, Run, Worker
+from app.db.models import (
+    RUN_STATUSES,
+    AlertChannel,
+    Job,
+    Monitor,
+    Notification,
+    Run,
+    Worker,
+)
+from app.domain.monitor_state import PING_KINDS, STATES
 from app.feed.hub import FeedEvent
 
 if TYPE_CHECKING:
@@ -54,6 +70,10 @@ REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 FINISHING_KINDS = ("run.finished", "run.cancelled", "run.skipped", "run.missed")
 STALE_LEASES = 3
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MONITOR_STATES = (*STATES, "paused")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed")
+CHANNEL_KINDS = ("email", "webhook", "slack")
+PING_REFUSALS = ("not_found", "too_large", "rate_limited")
 
 
 def _instant(value: Any) -> datetime | None:
@@ -63,6 +83,17 @@ def _instant(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def _age(now: datetime, oldest: Any) -> float:
+    """Seconds since `oldest` (an aggregate's result; 0 when None)."""
+    if isinstance(oldest, str):  # SQLite may hand back an aggregate of times as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (now - oldest).total_seconds())
 
 
 class Metrics:
@@ -122,12 +153,60 @@ class Metrics:
             buckets=REQUEST_BUCKETS,
             registry=r,
         )
+        self.monitors = Gauge(
+            "dts_monitors",
+            "Heartbeat monitors by state (paused ones as paused)",
+            ["state"],
+            registry=r,
+        )
+        self.pings = Counter(
+            "dts_pings_received",
+            "Pings recorded by this process, by kind (success, start, fail)",
+            ["kind"],
+            registry=r,
+        )
+        self.pings_refused = Counter(
+            "dts_pings_refused",
+            "Ping requests this process refused: not_found (404), too_large (413), "
+            "rate_limited (429)",
+            ["reason"],
+            registry=r,
+        )
+        self.notifications = Gauge(
+            "dts_notifications",
+            "Alert notifications in the outbox by status (pending, sending, sent, failed) and "
+            "channel kind; sent and failed ones are kept for DTS_RETENTION_DAYS",
+            ["status", "channel"],
+            registry=r,
+        )
+        self.outbox_backlog = Gauge(
+            "dts_outbox_backlog",
+            "Pending notifications: due (to be sent now) or waiting (a retry's backoff)",
+            ["state"],
+            registry=r,
+        )
+        self.outbox_oldest_due = Gauge(
+            "dts_outbox_oldest_due_seconds",
+            "How long the oldest due notification has been waiting (0 when none)",
+            registry=r,
+        )
+        for kind in PING_KINDS:  # present from the start, at 0
+            self.pings.labels(kind)
+        for reason in PING_REFUSALS:
+            self.pings_refused.labels(reason)
         self.scrape_errors = Counter(
             "dts_metrics_scrape_errors",
             "Scrapes whose database queries failed (the gauges keep their last values)",
             registry=r,
         )
         self._task: asyncio.Task[None] | None = None
+
+    def ping(self, kind: str) -> None:
+        """A ping was recorded (`kind` in PING_KINDS) or refused (a PING_REFUSALS reason)."""
+        if kind in PING_KINDS:
+            self.pings.labels(kind).inc()
+        elif kind in PING_REFUSALS:
+            self.pings_refused.labels(kind).inc()
 
     # --- the change feed --------------------------------------------------------------
 
@@ -211,15 +290,48 @@ class Metrics:
                     select(Job.paused, func.count()).group_by(Job.paused)
                 )
             }
+            monitors: dict[str, int] = {}
+            for state, paused, count in await session.execute(
+                select(Monitor.state, Monitor.paused, func.count()).group_by(
+                    Monitor.state, Monitor.paused
+                )
+            ):
+                key = "paused" if paused else str(state)
+                monitors[key] = monitors.get(key, 0) + count
+            notifications: dict[tuple[str, str], int] = {
+                (str(status), str(kind)): count
+                for status, kind, count in await session.execute(
+                    select(Notification.status, AlertChannel.kind, func.count())
+                    .join(AlertChannel, AlertChannel.id == Notification.channel_id)
+                    .group_by(Notification.status, AlertChannel.kind)
+                )
+            }
+            # Pending rows only: the partial index ix_notifications_due answers it.
+            outbox_due, outbox_waiting, outbox_oldest = (
+                await session.execute(
+                    select(
+                        func.count().filter(Notification.next_attempt_at <= now),
+                        func.count().filter(Notification.next_attempt_at > now),
+                        func.min(Notification.next_attempt_at).filter(
+                            Notification.next_attempt_at <= now
+                        ),
+                    ).where(Notification.status == "pending")
+                )
+            ).one()
         for status in RUN_STATUSES:
             self.runs.labels(status).set(by_status.get(status, 0))
+        for state in MONITOR_STATES:
+            self.monitors.labels(state).set(monitors.get(state, 0))
+        kinds = sorted({*CHANNEL_KINDS, *(kind for _, kind in notifications)})
+        for status in NOTIFICATION_STATUSES:
+            for kind in kinds:
+                self.notifications.labels(status, kind).set(notifications.get((status, kind), 0))
+        self.outbox_backlog.labels("due").set(outbox_due or 0)
+        self.outbox_backlog.labels("waiting").set(outbox_waiting or 0)
+        self.outbox_oldest_due.set(_age(now, outbox_oldest))
         self.queue_depth.labels("due").set(due or 0)
         self.queue_depth.labels("waiting").set(waiting or 0)
-        if isinstance(oldest, str):  # SQLite may hand back an aggregate of times as text
-            oldest = datetime.fromisoformat(oldest)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        self.oldest_due.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        self.oldest_due.set(_age(now, oldest))
         self.workers.set(active_workers or 0)
         self.worker_slots.labels("capacity").set(capacity or 0)
         self.worker_slots.labels("running").set(running or 0)

@@ -25,6 +25,7 @@ BENCHMARKS = {
     "latency": "start lag of jobs due at once; trigger → started",
     "memory": "worker RSS idle and at full concurrency",
     "api": "GraphQL job pages under 20 clients; subscription fan-out to 500 websockets",
+    "alerts": "recording finished runs with alert rules vs without (succeeding, failing)",
 }
 
 
@@ -86,6 +87,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--api-seconds", type=float, default=float(_env("api_seconds", "10")))
     g.add_argument("--subscribers", type=int, default=int(_env("subscribers", "500")))
     g.add_argument("--fanout-events", type=int, default=int(_env("fanout_events", "20")))
+    g = p.add_argument_group("alerts")
+    g.add_argument("--alert-runs", type=int, default=int(_env("alert_runs", "1000")))
+    g.add_argument("--alert-jobs", type=int, default=int(_env("alert_jobs", "100")))
+    g.add_argument("--alert-batch", type=int, default=int(_env("alert_batch", "50")))
+    g.add_argument("--alert-reps", type=int, default=int(_env("alert_reps", "3")))
     g = p.add_argument_group("memory")
     g.add_argument("--slow-seconds", type=float, default=float(_env("slow_seconds", "2")))
     return p

@@ -1,8 +1,9 @@
-"""DataLoaders: a page of jobs with their last runs, owners and stats costs a constant number
-of queries, whatever the page size."""
+"""DataLoaders: a page of jobs with their last runs, owners and stats, or of monitors with
+their pings, costs a constant number of queries, whatever the page size."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
-from app.db.models import Job, Run, User
+from app.db.models import Job, MonitorPing, Run, User
 
 if TYPE_CHECKING:
     from app.context import Services
@@ -31,6 +32,8 @@ class Loaders:
         self.stats = DataLoader(self._stats, cache=True)
         self.user = DataLoader(self._users, cache=True)
         self.job = DataLoader(self._jobs, cache=True)
+        # Keyed by (monitor id, how many): `Monitor.pings(first)` may differ per field.
+        self.monitor_pings = DataLoader(self._monitor_pings, cache=True)
 
     async def _last_runs(self, job_ids: Sequence[int]) -> list[Run | None]:
         found = await self.services.jobs.last_runs(job_ids)
@@ -81,3 +84,35 @@ class Loaders:
         async with self.services.db.session() as session:
             rows = {j.id: j for j in await session.scalars(select(Job).where(Job.id.in_(ids)))}
         return [rows.get(i) for i in ids]
+
+    async def _monitor_pings(self, keys: Sequence[tuple[int, int]]) -> list[list[MonitorPing]]:
+        """The newest `first` pings of each monitor, newest first: one statement per
+        distinct `first`, as for runs above (the first-th newest id found on the
+        (monitor_id, id) index, the pings above it read at once). The monitors were read
+        through access checks already, like the jobs whose runs `_stats` loads."""
+        wanted: dict[int, set[int]] = defaultdict(set)
+        for monitor_id, first in keys:
+            wanted[first].add(monitor_id)
+        found: dict[tuple[int, int], list[MonitorPing]] = defaultdict(list)
+        older = MonitorPing.__table__.alias("older")
+        async with self.services.db.session() as session:
+            for first, monitor_ids in sorted(wanted.items()):
+                floor = (
+                    select(older.c.id)
+                    .where(older.c.monitor_id == MonitorPing.monitor_id)
+                    .order_by(older.c.id.desc())
+                    .limit(1)
+                    .offset(first - 1)
+                    .scalar_subquery()
+                )
+                rows = await session.scalars(
+                    select(MonitorPing)
+                    .where(
+                        MonitorPing.monitor_id.in_(sorted(monitor_ids)),
+                        MonitorPing.id >= func.coalesce(floor, 0),
+                    )
+                    .order_by(MonitorPing.monitor_id, MonitorPing.id.desc())
+                )
+                for ping in rows:
+                    found[(ping.monitor_id, first)].append(ping)
+        return [found.get(key, []) for key in keys]

@@ -19,7 +19,7 @@ from app.domain.schedule import CronSchedule, iter_occurrences, load_timezone
 from app.domain.schedule import Occurrence as DomainOccurrence
 from app.graphql.context import Context
 from app.graphql.types import Occurrence, PageInfo, User, decode_cursor, encode_cursor, gid
-from app.services.access import can_read
+from app.services.access import can_read, ensure_can_read
 from app.services.inspector import check_zones
 from app.services.monitors import MONITOR_CHANGED, PINGS_KEPT, MonitorService
 
@@ -135,9 +135,9 @@ class Monitor:
     @strawberry.field(description="The newest pings first (1-100).")
     async def pings(self, info: Info[Context, None], first: int = 20) -> list[MonitorPing]:
         principal = await info.context.require()
-        service = _service(info)
-        found = await service.pings(principal, self._model.id, _first(first, PINGS_KEPT))
-        return [MonitorPing.of(p) for p in found]
+        ensure_can_read(principal, self._model.owner_id, "monitor")
+        key = (self._model.id, _first(first, PINGS_KEPT))
+        return [MonitorPing.of(p) for p in await info.context.loaders.monitor_pings.load(key)]
 
     @strawberry.field
     async def owner(self, info: Info[Context, None]) -> User | None:

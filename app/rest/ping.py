@@ -68,14 +68,23 @@ def _action(action: str | None) -> tuple[str, int | None] | None:
 
 
 async def ping(request: Request) -> Response:
+    response, kind = await _ping(request)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.ping(kind)
+    return response
+
+
+async def _ping(request: Request) -> tuple[Response, str]:
+    """The answer, and what to count: the ping's kind, or why it was refused."""
     services = services_of(request)
     try:
         key = str(uuid.UUID(request.path_params["key"]))
     except ValueError:
-        return not_found()
+        return not_found(), "not_found"
     action = _action(request.path_params.get("action"))
     if action is None:
-        return not_found()
+        return not_found(), "not_found"
     kind, exit_status = action
     now = services.clock()
     settings = services.settings
@@ -104,13 +113,13 @@ async def ping(request: Request) -> Response:
             refused.message + "\n",
             status_code=429,
             headers={"Retry-After": str(max(1, math.ceil(refused.retry_after)))},
-        )
+        ), "rate_limited"
     try:
         body = await _body(request) if request.method == "POST" else b""
     except _TooLarge:
         return PlainTextResponse(
             f"the ping body is over {MAX_PING_BODY // 1024} KB\n", status_code=413
-        )
+        ), "too_large"
     found = await record_ping(
         services.db,
         key,
@@ -122,5 +131,5 @@ async def ping(request: Request) -> Response:
         user_agent=request.headers.get("user-agent"),
     )
     if not found:
-        return not_found()
-    return PlainTextResponse("OK")
+        return not_found(), "not_found"
+    return PlainTextResponse("OK"), kind

@@ -129,13 +129,38 @@ def apply_outcomes(conn: Connection, outcomes: list[SubjectOutcome]) -> int:
     if not outcomes:
         return 0
     wanted = owners_with_rules(conn, {o.owner_id for o in outcomes})
+    relevant = [o for o in outcomes if o.owner_id in wanted]
+    failing = _failing(conn, relevant)
     written = 0
     # Streak rows are locked in one order (stable: a subject's outcomes keep theirs), so
     # two batches touching the same jobs cannot deadlock.
-    for outcome in sorted(outcomes, key=lambda o: (o.subject, o.subject_id)):
-        if outcome.owner_id in wanted:
-            written += _apply(conn, outcome)
+    for outcome in sorted(relevant, key=lambda o: (o.subject, o.subject_id)):
+        if outcome.kind in OK_KINDS and (outcome.subject, outcome.subject_id) not in failing:
+            continue  # a success, and nothing was failing: nothing to end
+        written += _apply(conn, outcome)
     return written
+
+
+def _failing(conn: Connection, outcomes: list[SubjectOutcome]) -> set[tuple[str, int]]:
+    """The subjects of `outcomes` that have a streak to end: a live streak row, or a
+    problem earlier in this batch. One read for the batch, so the common case — runs
+    that succeed while nothing fails — costs no query per run (bench/alerts.py). Not
+    locked: a failure committed concurrently is ordered after this batch's success."""
+    found = {(o.subject, o.subject_id) for o in outcomes if o.kind in PROBLEM_KINDS}
+    by_subject: dict[str, set[int]] = {}
+    for o in outcomes:
+        if o.kind in OK_KINDS and (o.subject, o.subject_id) not in found:
+            by_subject.setdefault(o.subject, set()).add(o.subject_id)
+    for subject, ids in by_subject.items():
+        rows = conn.execute(
+            select(STREAKS.c.subject_id).where(
+                STREAKS.c.subject == subject,
+                STREAKS.c.subject_id.in_(sorted(ids)),
+                (STREAKS.c.failures > 0) | STREAKS.c.open_incident_id.is_not(None),
+            )
+        )
+        found |= {(subject, int(i)) for i in rows.scalars()}
+    return found
 
 
 def _rule_for(conn: Connection, outcome: SubjectOutcome) -> Any:
@@ -201,7 +226,9 @@ def _apply(conn: Connection, outcome: SubjectOutcome) -> int:
         incident_id = streak.open_incident_id
         if incident_id is not None:
             written += _continue_incident(conn, incident_id, outcome)
-        elif failures >= max(1, rule.failure_threshold):
+        elif outcome.subject == "monitor" or failures >= max(1, rule.failure_threshold):
+            # A monitor stays down until a ping comes, so its problems never add up to a
+            # streak: the threshold is for jobs (docs/monitors.md, "Notifications").
             incident_id, written = _open_incident(conn, rule, outcome, failures)
         conn.execute(
             update(STREAKS)

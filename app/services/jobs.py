@@ -51,6 +51,7 @@ from app.services.access import (
     ensure_may_write,
     owner_filter,
 )
+from app.services.alert_cleanup import forget_subject
 from app.services.runs import MAX_PAGE, active_runs, cancel_future_runs, cancel_runs
 from app.services.secrets import SecretBox
 
@@ -368,6 +369,7 @@ class JobService:
             running = [rid for rid, status in active if status == "running"]
             await cancel_runs(session, [], running, now=now, reason="cancelled: job deleted")
             await session.execute(delete(Run).where(Run.job_id == job.id))
+            await forget_subject(session, "job", job.id)
             await session.delete(job)
             await emit(
                 session,

@@ -41,6 +41,7 @@ from app.services.access import (
     ensure_may_write,
     owner_filter,
 )
+from app.services.alert_cleanup import forget_subject
 
 log = logging.getLogger("dts.monitors")
 
@@ -75,7 +76,7 @@ def expectation_of(monitor: Monitor) -> Expectation:
 async def on_transition(
     session: AsyncSession, monitor: Monitor, old: str, new: str, now: datetime
 ) -> None:
-    """The one place a monitor's state change is announced (feed now; notifications next).
+    """The one place a monitor's state change is announced: the change feed and alerting.
 
     Called inside the transaction that made the change, after `monitor` holds the new
     state; it commits or rolls back with it.
@@ -109,7 +110,9 @@ async def on_transition(
             at=now,
             name=monitor.name,
         )
-    elif new == "up" and old in ("late", "down"):
+    elif new == "up" and old != "up":
+        # Any way back to up recovers (late or down, but also late → /start → success,
+        # or a paused-then-resumed monitor); with nothing failing this writes nothing.
         await alerts.report(
             session,
             subject="monitor",
@@ -302,6 +305,7 @@ class MonitorService:
                 owner_id=monitor.owner_id,
                 payload={"monitorId": monitor.id, "name": monitor.name, "change": "deleted"},
             )
+            await forget_subject(session, "monitor", monitor.id)
             await session.delete(monitor)
 
     async def set_paused(self, principal: Principal, monitor_id: int, paused: bool) -> Monitor:

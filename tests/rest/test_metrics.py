@@ -1,11 +1,14 @@
-"""`/metrics` on a live `dts up` (API + embedded worker) after real runs, on both engines."""
+"""`/metrics` on a live `dts up` (API + embedded worker) after real runs, and the monitor,
+ping and alerting series on an in-process app; both engines."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +16,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
 from app.db.engine import Database
+from app.db.types import utcnow
 from app.server import create_app
+from app.services import alerts, outbox
+from app.services.channels import ChannelSender, create_channel
+from app.services.monitors import MonitorService
+from app.services.secrets import SecretBox
+from tests.alerting import Receiver
+from tests.factories import add_user
 from tests.live import LiveServer, dts_env
 from tests.rest.conftest import Client, mint_clients
 
@@ -141,3 +151,86 @@ async def test_each_app_has_its_own_registry(settings: Settings) -> None:
         response = await client.get("/metrics")
     assert response.status_code == 200
     assert "dts_runs{" in response.text
+
+
+async def test_monitor_ping_and_outbox_metrics(db: Database, settings: Settings) -> None:
+    """Monitors by state, pings by kind (and refusals), notifications by status and channel
+    kind, and the outbox backlog, against an in-process app and a real outbox delivery."""
+    settings = settings.model_copy(update={"http_allow_private": True})
+    owner = await add_user(db, "ops@example.com")
+    receiver = Receiver()
+    await receiver.start()
+    box = SecretBox(settings)
+    async with db.transaction() as session:
+        hook = await create_channel(
+            session,
+            box,
+            owner,
+            name="hook",
+            kind="webhook",
+            config={"url": receiver.url()},
+            allow_private=True,
+        )
+        # No DTS_SMTP_URL here: e-mail notices fail for good at their first attempt.
+        mail = await create_channel(
+            session, box, owner, name="me", kind="email", config={"address": "ops@example.com"}
+        )
+    await alerts.set_default_rules(
+        db, owner, alerts.RuleInput(channel_ids=[hook.channel.id, mail.channel.id])
+    )
+    service = MonitorService(db)
+    made = {
+        name: await service.create_monitor(owner, {"name": name, "periodSeconds": 3600})
+        for name in ("up", "down", "running", "new", "paused", "waiting", "due")
+    }
+    await service.set_paused(owner, made["paused"].id, True)
+    sender = ChannelSender(settings, box)
+
+    app = create_app(settings, db=db)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+
+        async def ping(name: str, action: str = "", **kwargs: Any) -> int:
+            url = f"/ping/{made[name].ping_key}{action}"
+            return (await client.post(url, **kwargs)).status_code
+
+        for name in ("up", "down", "running", "waiting", "due"):
+            assert await ping(name) == 200
+        assert await ping("down", "/fail") == 200  # opened: one notice per channel
+        assert await outbox.deliver_due(db, sender, "w1", utcnow()) == 2  # sent, failed
+        await receiver.stop()
+        assert await ping("waiting", "/1") == 200
+        assert await outbox.deliver_due(db, sender, "w1", utcnow()) == 2  # retry, failed
+        assert await ping("due", "/fail") == 200  # not delivered yet
+        assert await ping("running", "/start") == 200
+        assert (await client.get(f"/ping/{uuid.uuid4()}")).status_code == 404
+        assert await ping("up", content=b"x" * (101 * 1024)) == 413
+
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    found = samples(response.text)
+    states = {"up": 1, "down": 3, "running": 1, "new": 1, "paused": 1, "late": 0}
+    for state, count in states.items():
+        assert value(found, "dts_monitors", state=state) == count, state
+    pings = {"success": 5, "fail": 3, "start": 1}
+    for kind, count in pings.items():
+        assert value(found, "dts_pings_received_total", kind=kind) == count, kind
+    assert value(found, "dts_pings_refused_total", reason="not_found") == 1
+    assert value(found, "dts_pings_refused_total", reason="too_large") == 1
+    assert value(found, "dts_pings_refused_total", reason="rate_limited") == 0
+    notices = {
+        ("sent", "webhook"): 1,
+        ("pending", "webhook"): 2,  # one waiting for its retry, one due
+        ("failed", "email"): 2,
+        ("pending", "email"): 1,
+        ("sent", "email"): 0,
+        ("failed", "slack"): 0,
+    }
+    for (status, kind), count in notices.items():
+        assert value(found, "dts_notifications", status=status, channel=kind) == count
+    assert value(found, "dts_outbox_backlog", state="due") == 2
+    assert value(found, "dts_outbox_backlog", state="waiting") == 1
+    assert value(found, "dts_outbox_oldest_due_seconds") >= 0

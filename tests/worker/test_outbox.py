@@ -52,11 +52,18 @@ async def _setup(
     return principal.user_id, created.channel.id, created.signing_secret
 
 
-async def _report(db: Database, owner_id: int, kind: str, key: str, clock: FakeClock) -> None:
+async def _report(
+    db: Database,
+    owner_id: int,
+    kind: str,
+    key: str,
+    clock: FakeClock,
+    subject: alerts.Subject = "monitor",
+) -> None:
     async with db.transaction() as session:
         await alerts.report(
             session,
-            subject="monitor",
+            subject=subject,
             subject_id=7,
             owner_id=owner_id,
             kind=kind,
@@ -129,28 +136,29 @@ async def test_a_delivery_whose_worker_died_is_reclaimed_and_sent_once(
 async def test_threshold_dedupe_reminders_and_one_recovery(
     db: Database, settings: Settings, clock: FakeClock
 ) -> None:
+    # A job's streak (a monitor's first problem opens its incident whatever the threshold).
     owner, channel, _secret = await _setup(db, settings, "https://hooks.example.com/x", threshold=2)
     async with db.transaction() as session:
         rule = await alerts.get_rule(session, owner, "default", 0)
         assert rule is not None
         rule.remind_every_hours = 1
-    await _report(db, owner, "down", "p1", clock)
-    await _report(db, owner, "down", "p1", clock)  # the same occurrence again: not counted
+    await _report(db, owner, "down", "p1", clock, "job")
+    await _report(db, owner, "down", "p1", clock, "job")  # the same occurrence again: not counted
     assert await _notifications(db) == []
     clock.advance(60)
-    await _report(db, owner, "late", "p2", clock)  # 2 in a row: opened
+    await _report(db, owner, "late", "p2", clock, "job")  # 2 in a row: opened
     clock.advance(60)
-    await _report(db, owner, "down", "p3", clock)  # same incident: quiet
+    await _report(db, owner, "down", "p3", clock, "job")  # same incident: quiet
     clock.advance(minutes=30)
     assert await outbox.remind_due(db, clock.now()) == 0  # not yet: an hour after opening
-    await _report(db, owner, "down", "p4", clock)
+    await _report(db, owner, "down", "p4", clock, "job")
     clock.advance(minutes=29)
     assert await outbox.remind_due(db, clock.now()) == 1  # still failing, an hour on
     assert await outbox.remind_due(db, clock.now()) == 0  # once
     clock.advance(60)
-    await _report(db, owner, "up", "p5", clock)
+    await _report(db, owner, "up", "p5", clock, "job")
     clock.advance(60)
-    await _report(db, owner, "up", "p6", clock)
+    await _report(db, owner, "up", "p6", clock, "job")
     rows = await _notifications(db)
     assert [(n.kind, n.channel_id) for n in rows] == [
         ("opened", channel),
@@ -158,7 +166,7 @@ async def test_threshold_dedupe_reminders_and_one_recovery(
         ("recovered", channel),
     ]
     async with db.session() as session:
-        [incident] = await alerts.list_incidents(session, owner, "monitor", 7)
+        [incident] = await alerts.list_incidents(session, owner, "job", 7)
     assert incident.status == "resolved" and incident.failures == 4 and incident.kind == "late"
 
 
