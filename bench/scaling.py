@@ -60,19 +60,26 @@ def header(unit: str, small: int, large: int) -> list[str]:
 
 
 def rows(
-    engine: str, figures: Sequence[tuple[str, Sequence[float], Sequence[float], bool]]
+    engine: str,
+    small: tuple[Sequence[float], Sequence[float]],
+    large: tuple[Sequence[float], Sequence[float]],
+    busy_label: str,
+    idle_label: str,
 ) -> list[list[str]]:
-    """A row per (label, small times, large times, judged): median / fastest at each size,
-    the ratios, and the verdict on the fastest against TARGET where judged."""
+    """The busy and the idle row for the (busy, idle) times at each size: median / fastest,
+    the ratios, and the busy figure's verdict on the fastest against TARGET."""
     return [
         [
             engine,
             label,
-            f"{report.ms(report.median(small))} / {report.ms(min(small))}",
-            f"{report.ms(report.median(big))} / {report.ms(min(big))}",
-            report.ratio(report.median(big), report.median(small)),
-            report.ratio(min(big), min(small)),
-            report.verdict(min(big) / min(small) <= TARGET) if judged else "–",
+            f"{report.ms(report.median(few))} / {report.ms(min(few))}",
+            f"{report.ms(report.median(many))} / {report.ms(min(many))}",
+            report.ratio(report.median(many), report.median(few)),
+            report.ratio(min(many), min(few)),
+            report.verdict(min(many) / min(few) <= TARGET) if judged else "–",
         ]
-        for label, small, big, judged in figures
+        for label, few, many, judged in (
+            (busy_label, small[0], large[0], True),
+            (idle_label, small[1], large[1], False),
+        )
     ]
