@@ -10,9 +10,8 @@ median check (100 due) and an idle check (nothing due), at 1,000 and at N; the t
 
 from __future__ import annotations
 
-import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -20,7 +19,7 @@ from sqlalchemy import insert, update
 from app.db.engine import Database
 from app.db.models import Monitor
 from app.services.monitors import check_monitors
-from bench import report
+from bench import report, scaling
 from bench.databases import fresh_database
 from bench.fixtures import BASE_TIME, CHUNK, add_user, analyze
 
@@ -84,63 +83,36 @@ async def monitor_check_costs(
     async with fresh_database(engine) as small, fresh_database(engine) as large:
         dbs = {sizes[0]: small, sizes[1]: large}
         due_ids = {size: await _registered(db, size) for size, db in dbs.items()}
-        times: dict[int, tuple[list[float], list[float]]] = {size: ([], []) for size in dbs}
-        for rep in range(reps + 2):  # the first two repetitions warm caches and connections
-            minute = BASE_TIME + timedelta(minutes=rep)
-            for size, db in dbs.items():
-                async with db.transaction() as session:  # the same 100 are due again
-                    await session.execute(
-                        update(Monitor)
-                        .where(Monitor.id.in_(due_ids[size]))
-                        .values(state="up", deadline_at=minute)
-                    )
-                started = time.perf_counter()
-                made = await check_monitors(db, minute + timedelta(seconds=1))
-                elapsed = time.perf_counter() - started
-                assert made == DUE, f"expected {DUE} transitions, the check made {made}"
-                started = time.perf_counter()
-                quiet = await check_monitors(db, minute + timedelta(seconds=2))
-                idle_elapsed = time.perf_counter() - started
-                assert quiet == 0
-                if rep >= 2:
-                    times[size][0].append(elapsed)
-                    times[size][1].append(idle_elapsed)
-        return times
+
+        async def prepare(size: int, db: Database, minute: datetime) -> None:
+            async with db.transaction() as session:  # the same 100 are due again
+                await session.execute(
+                    update(Monitor)
+                    .where(Monitor.id.in_(due_ids[size]))
+                    .values(state="up", deadline_at=minute)
+                )
+
+        async def busy(size: int, db: Database, minute: datetime) -> None:
+            made = await check_monitors(db, minute + timedelta(seconds=1))
+            assert made == DUE, f"expected {DUE} transitions, the check made {made}"
+
+        async def idle(size: int, db: Database, minute: datetime) -> None:
+            quiet = await check_monitors(db, minute + timedelta(seconds=2))
+            assert quiet == 0
+
+        return await scaling.busy_and_idle_times(dbs, reps, busy, idle, prepare)
 
 
 async def show(engines: list[str], large: int, reps: int) -> None:
     rows = []
     for engine in engines:
         times = await monitor_check_costs(engine, (1_000, large), reps)
-        (small_busy, small_idle), (large_busy, large_idle) = times[1_000], times[large]
-        for label, small, big in (
-            (f"monitor check, {DUE} due", small_busy, large_busy),
-            ("idle monitor check", small_idle, large_idle),
-        ):
-            rows.append(
-                [
-                    engine,
-                    label,
-                    f"{report.ms(report.median(small))} / {report.ms(min(small))}",
-                    f"{report.ms(report.median(big))} / {report.ms(min(big))}",
-                    report.ratio(report.median(big), report.median(small)),
-                    report.ratio(min(big), min(small)),
-                    report.verdict(min(big) / min(small) <= 1.2)
-                    if label.startswith("monitor check")
-                    else "–",
-                ]
-            )
+        rows += scaling.rows(
+            engine, times[1_000], times[large], f"monitor check, {DUE} due", "idle monitor check"
+        )
     report.show(
         "Monitor check per tick, median / fastest (reference: the same check at 1,000 "
         "monitors; target ≤ 1.2×, judged on the fastest)",
-        [
-            "engine",
-            "what",
-            "1,000 monitors",
-            f"{large:,} monitors",
-            "ratio (medians)",
-            "ratio (fastest)",
-            "target",
-        ],
+        scaling.header("monitors", 1_000, large),
         rows,
     )

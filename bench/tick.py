@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
 from app.db.engine import Database
 from app.db.models import Event, Job, Run
 from app.feed.events import event_row
-from bench import monitors, report
+from bench import monitors, report, scaling
 from bench.databases import fresh_database
 from bench.fixtures import BASE_TIME, add_user, analyze, copies, insert_jobs, job_row, run_rows
 from worker.tick import next_due_at, tick
@@ -63,23 +63,17 @@ async def _tick_costs(
         dbs = {sizes[0]: small, sizes[1]: large}
         for size, db in dbs.items():
             await _registered(db, size)
-        times: dict[int, tuple[list[float], list[float]]] = {size: ([], []) for size in dbs}
-        for rep in range(reps + 2):  # the first two repetitions warm caches and connections
-            minute = BASE_TIME + timedelta(minutes=rep)
-            for size, db in dbs.items():
-                started = time.perf_counter()
-                stats = await tick(db, minute + timedelta(seconds=1))
-                elapsed = time.perf_counter() - started
-                assert stats.queued == DUE, f"expected {DUE} runs, the tick made {stats.queued}"
-                started = time.perf_counter()
-                quiet = await tick(db, minute + timedelta(seconds=30))
-                await next_due_at(db)
-                idle_elapsed = time.perf_counter() - started
-                assert quiet.queued == 0
-                if rep >= 2:
-                    times[size][0].append(elapsed)
-                    times[size][1].append(idle_elapsed)
-        return times
+
+        async def busy(size: int, db: Database, minute: datetime) -> None:
+            stats = await tick(db, minute + timedelta(seconds=1))
+            assert stats.queued == DUE, f"expected {DUE} runs, the tick made {stats.queued}"
+
+        async def idle(size: int, db: Database, minute: datetime) -> None:
+            quiet = await tick(db, minute + timedelta(seconds=30))
+            await next_due_at(db)
+            assert quiet.queued == 0
+
+        return await scaling.busy_and_idle_times(dbs, reps, busy, idle)
 
 
 async def _materialise(engine: str, count: int, reps: int) -> tuple[list[float], list[float]]:
@@ -132,37 +126,14 @@ async def main(args: argparse.Namespace) -> None:
     rows = []
     for engine in args.engines:
         times = await _tick_costs(engine, (1_000, large), reps)
-        (small_busy, small_idle), (large_busy, large_idle) = times[1_000], times[large]
-        for label, small, big in (
-            (f"tick, {DUE} due", small_busy, large_busy),
-            ("idle tick + next_due_at", small_idle, large_idle),
-        ):
-            rows.append(
-                [
-                    engine,
-                    label,
-                    f"{report.ms(report.median(small))} / {report.ms(min(small))}",
-                    f"{report.ms(report.median(big))} / {report.ms(min(big))}",
-                    report.ratio(report.median(big), report.median(small)),
-                    report.ratio(min(big), min(small)),
-                    report.verdict(min(big) / min(small) <= 1.2)
-                    if label.startswith("tick")
-                    else "–",
-                ]
-            )
+        rows += scaling.rows(
+            engine, times[1_000], times[large], f"tick, {DUE} due", "idle tick + next_due_at"
+        )
     report.show(
         "Tick cost, median / fastest of the repetitions (reference: the same tick at 1,000 "
         "jobs; target ≤ 1.2×, judged on the fastest, which other load on the machine "
         "disturbs least)",
-        [
-            "engine",
-            "what",
-            "1,000 jobs",
-            f"{large:,} jobs",
-            "ratio (medians)",
-            "ratio (fastest)",
-            "target",
-        ],
+        scaling.header("jobs", 1_000, large),
         rows,
     )
     # Beside the job tick: the heartbeat monitors every tick also checks (bench/monitors.py).

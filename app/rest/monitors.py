@@ -111,20 +111,20 @@ async def delete_monitor(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def pause_monitor(request: Request) -> JSONResponse:
+async def _set_paused(request: Request, paused: bool) -> JSONResponse:
     principal = await caller(request)
     monitor_id = path_id(request, "monitor")
     await object_body(request, required=False)
-    monitor = await _service(request).set_paused(principal, monitor_id, True)
+    monitor = await _service(request).set_paused(principal, monitor_id, paused)
     return JSONResponse(monitor_json(request, monitor))
+
+
+async def pause_monitor(request: Request) -> JSONResponse:
+    return await _set_paused(request, True)
 
 
 async def resume_monitor(request: Request) -> JSONResponse:
-    principal = await caller(request)
-    monitor_id = path_id(request, "monitor")
-    await object_body(request, required=False)
-    monitor = await _service(request).set_paused(principal, monitor_id, False)
-    return JSONResponse(monitor_json(request, monitor))
+    return await _set_paused(request, False)
 
 
 async def list_pings(request: Request) -> JSONResponse:

@@ -78,6 +78,20 @@ ID: Schema = {"type": "integer", "minimum": 1}
 BOOL: Schema = {"type": "boolean"}
 NUMBER: Schema = {"type": "number"}
 
+
+def items_of(item: Schema) -> Schema:
+    """A list answer: `{"items": [...]}`."""
+    return obj({"items": {"type": "array", "items": item}})
+
+
+def page_of(name: str, *, required: bool = True) -> Schema:
+    """A page of `name`s: pass `nextCursor` as `cursor` for the next one."""
+    return obj(
+        {"items": {"type": "array", "items": ref(name)}, "nextCursor": nullable(STRING)},
+        ["items", "nextCursor"] if required else None,
+    )
+
+
 HEADER_VALUE: Schema = {"type": ["string", "number"], "description": "a number is sent as text"}
 JOB_FIELDS: dict[str, Schema] = {
     "type": {"type": "string", "enum": ["http", "script"]},
@@ -339,14 +353,8 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["id", "jobId", "scheduledFor", "attempt", "trigger", "status"],
     ),
-    "JobPage": obj(
-        {"items": {"type": "array", "items": ref("Job")}, "nextCursor": nullable(STRING)},
-        ["items", "nextCursor"],
-    ),
-    "RunPage": obj(
-        {"items": {"type": "array", "items": ref("Run")}, "nextCursor": nullable(STRING)},
-        ["items", "nextCursor"],
-    ),
+    "JobPage": page_of("Job"),
+    "RunPage": page_of("Run"),
     "LogLine": obj(
         {
             "seq": {"type": "integer"},
@@ -509,10 +517,22 @@ EMPTY = obj({})
 CHANGE = ("400", "401", "403", "404", "409", "413", "422")
 
 
+def action(
+    summary: str,
+    tag: str,
+    ok: tuple[str, str, Schema | None],
+    params: list[Schema],
+    errors: tuple[str, ...] = CHANGE,
+) -> Schema:
+    """A POST that acts on one resource and takes no input (an empty body, or none)."""
+    return operation(
+        summary, tag, ok, params=params, body=EMPTY, body_required=False, errors=errors
+    )
+
+
 def paths() -> dict[str, Schema]:
     from app.rest.alerts import openapi_paths as alert_paths  # it uses this module's helpers
 
-    write = ("400", "401", "403", "404", "409", "413", "422")
     return {
         "/api/health": {
             "get": {
@@ -629,7 +649,7 @@ def paths() -> dict[str, Schema]:
                 ("200", "the changed job", ref("Job")),
                 body=ref("JobPatch"),
                 params=[JOB_ID],
-                errors=write,
+                errors=CHANGE,
             ),
             "delete": operation(
                 "Delete job",
@@ -640,26 +660,12 @@ def paths() -> dict[str, Schema]:
             ),
         },
         "/api/jobs/{id}/trigger": {
-            "post": operation(
-                "Trigger job",
-                "jobs",
-                ("201", "the queued (or skipped) run", ref("Run")),
-                params=[JOB_ID],
-                body=EMPTY,
-                body_required=False,
-                errors=CHANGE,
+            "post": action(
+                "Trigger job", "jobs", ("201", "the queued (or skipped) run", ref("Run")), [JOB_ID]
             )
         },
         "/api/jobs/{id}/pause": {
-            "post": operation(
-                "Pause job",
-                "jobs",
-                ("200", "the paused job", ref("Job")),
-                params=[JOB_ID],
-                body=EMPTY,
-                body_required=False,
-                errors=CHANGE,
-            )
+            "post": action("Pause job", "jobs", ("200", "the paused job", ref("Job")), [JOB_ID])
         },
         "/api/jobs/{id}/resume": {
             "post": operation(
@@ -669,7 +675,7 @@ def paths() -> dict[str, Schema]:
                 params=[JOB_ID],
                 body=obj({"catchUp": BOOL}),
                 body_required=False,
-                errors=write,
+                errors=CHANGE,
             )
         },
         "/api/runs": {
@@ -711,26 +717,15 @@ def paths() -> dict[str, Schema]:
             )
         },
         "/api/runs/{id}/cancel": {
-            "post": operation(
+            "post": action(
                 "Cancel run",
                 "runs",
                 ("200", "the run (a running run stops within seconds)", ref("Run")),
-                params=[RUN_ID],
-                body=EMPTY,
-                body_required=False,
-                errors=CHANGE,
+                [RUN_ID],
             )
         },
         "/api/runs/{id}/retry": {
-            "post": operation(
-                "Retry run",
-                "runs",
-                ("201", "the new attempt", ref("Run")),
-                params=[RUN_ID],
-                body=EMPTY,
-                body_required=False,
-                errors=CHANGE,
-            )
+            "post": action("Retry run", "runs", ("201", "the new attempt", ref("Run")), [RUN_ID])
         },
         "/api/inspector/preview": {
             "post": operation(
@@ -763,7 +758,7 @@ def paths() -> dict[str, Schema]:
                 (
                     "200",
                     "your API tokens",
-                    obj({"items": {"type": "array", "items": ref("ApiToken")}}),
+                    items_of(ref("ApiToken")),
                 ),
                 params=[query("all", BOOL, "everyone's (admins)"), query("includeRevoked", BOOL)],
                 errors=("401", "403", "422"),
@@ -806,15 +801,15 @@ def paths() -> dict[str, Schema]:
     }
 
 
+MONITOR_SCHEDULE: dict[str, Schema] = {
+    "cron": nullable(STRING),
+    "timezone": STRING,
+    "periodSeconds": nullable(NUMBER),
+    "graceSeconds": NUMBER,
+    "maxDurationSeconds": nullable(NUMBER),
+}
 MONITOR_INPUT = obj(
-    {
-        "name": STRING,
-        "cron": nullable(STRING),
-        "timezone": STRING,
-        "periodSeconds": nullable(NUMBER),
-        "graceSeconds": NUMBER,
-        "maxDurationSeconds": nullable(NUMBER),
-    },
+    {"name": STRING, **MONITOR_SCHEDULE},
     description="cron (with timezone) or periodSeconds; see docs/monitors.md",
 )
 SCHEMAS["Monitor"] = obj(
@@ -823,11 +818,7 @@ SCHEMAS["Monitor"] = obj(
         "ownerId": ID,
         "name": STRING,
         "pingUrl": STRING,
-        "cron": nullable(STRING),
-        "timezone": STRING,
-        "periodSeconds": nullable(NUMBER),
-        "graceSeconds": NUMBER,
-        "maxDurationSeconds": nullable(NUMBER),
+        **MONITOR_SCHEDULE,
         "state": {"type": "string", "enum": ["new", "up", "late", "down", "running"]},
         "ranTooLong": BOOL,
         "paused": BOOL,
@@ -856,9 +847,8 @@ SCHEMAS["MonitorPing"] = obj(
 def _monitor_paths() -> dict[str, Schema]:
     """Heartbeat monitors (the ping URLs themselves are outside /api: docs/monitors.md)."""
     one = [path_param("monitor id")]
-    page = obj(
-        {"items": {"type": "array", "items": ref("Monitor")}, "nextCursor": nullable(STRING)}
-    )
+    write = ("400", "401", "403", "404", "413", "422")  # no 409: a monitor has no version
+    page = page_of("Monitor", required=False)
     return {
         "/api/monitors": {
             "get": operation(
@@ -890,7 +880,7 @@ def _monitor_paths() -> dict[str, Schema]:
                 ("200", "the monitor", ref("Monitor")),
                 body=MONITOR_INPUT,
                 params=one,
-                errors=("400", "401", "403", "404", "413", "422"),
+                errors=write,
             ),
             "delete": operation(
                 "Delete monitor",
@@ -900,27 +890,17 @@ def _monitor_paths() -> dict[str, Schema]:
                 errors=("401", "403", "404"),
             ),
         },
-        "/api/monitors/{id}/pause": {
-            "post": operation(
-                "Pause monitor",
-                "monitors",
-                ("200", "the monitor", ref("Monitor")),
-                body=obj({}),
-                body_required=False,
-                params=one,
-                errors=("400", "401", "403", "404", "413", "422"),
-            ),
-        },
-        "/api/monitors/{id}/resume": {
-            "post": operation(
-                "Resume monitor",
-                "monitors",
-                ("200", "the monitor", ref("Monitor")),
-                body=obj({}),
-                body_required=False,
-                params=one,
-                errors=("400", "401", "403", "404", "413", "422"),
-            ),
+        **{
+            f"/api/monitors/{{id}}/{verb}": {
+                "post": action(
+                    f"{verb.title()} monitor",
+                    "monitors",
+                    ("200", "the monitor", ref("Monitor")),
+                    one,
+                    errors=write,
+                ),
+            }
+            for verb in ("pause", "resume")
         },
         "/api/monitors/{id}/pings": {
             "get": operation(
@@ -929,7 +909,7 @@ def _monitor_paths() -> dict[str, Schema]:
                 (
                     "200",
                     "the newest pings first",
-                    obj({"items": {"type": "array", "items": ref("MonitorPing")}}),
+                    items_of(ref("MonitorPing")),
                 ),
                 params=[*one, query("limit", {"type": "integer"})],
                 errors=("401", "404", "422"),

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.engine import Database
@@ -110,6 +111,25 @@ def _refuse(message: str, blocked_until: datetime, now: datetime) -> RateLimited
     return RateLimited(f"{message}; try again in {describe_wait(wait)}", retry_after=wait)
 
 
+async def _locked_row(session: AsyncSession, db: Database, key: str, now: datetime) -> RateLimit:
+    """The counter row of `key`, made (empty, window starting now) if missing, locked for
+    the rest of the transaction so concurrent attempts count one after another."""
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    await session.execute(
+        insert(RateLimit)
+        .values(key=key, hits=0, window_started_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    row = await session.scalar(
+        select(RateLimit)
+        .where(RateLimit.key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None  # inserted above if it was missing
+    return row
+
+
 async def hit(
     db: Database,
     key: str,
@@ -121,21 +141,9 @@ async def hit(
     message: str = "too many attempts",
 ) -> None:
     """Count one attempt against `key`; raise RateLimited if the key is blocked."""
-    insert = pg_insert if db.is_postgres else sqlite_insert
     blocked_until: datetime | None = None
     async with db.transaction() as session:
-        await session.execute(
-            insert(RateLimit)
-            .values(key=key, hits=0, window_started_at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        row = await session.scalar(
-            select(RateLimit)
-            .where(RateLimit.key == key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None  # inserted above if it was missing
+        row = await _locked_row(session, db, key, now)
         if row.blocked_until is not None and row.blocked_until > now:
             blocked_until = row.blocked_until
         else:
@@ -172,20 +180,8 @@ async def hit_backoff(db: Database, key: str, backoff: Backoff, *, now: datetime
     `hits` holds the consecutive failures, `window_started_at` the latest one (for
     `forget_after`), `blocked_until` when the next attempt may come.
     """
-    insert = pg_insert if db.is_postgres else sqlite_insert
     async with db.transaction() as session:
-        await session.execute(
-            insert(RateLimit)
-            .values(key=key, hits=0, window_started_at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        row = await session.scalar(
-            select(RateLimit)
-            .where(RateLimit.key == key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None  # inserted above if it was missing
+        row = await _locked_row(session, db, key, now)
         if now - row.window_started_at >= timedelta(seconds=backoff.forget_after):
             row.hits = 0
         row.hits += 1

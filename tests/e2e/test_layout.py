@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, Target, graphql, sign_in
+from tests.e2e.test_dashboard import next_spring_forward
 from tests.live import LiveServer
 
 try:
@@ -39,17 +40,6 @@ PAUSE = "mutation($id: ID!) { pauseJob(id: $id) { id } }"
 CREATE_TOKEN = "mutation($name: String!) { createApiToken(name: $name, scope: READ) { token } }"
 LONG_NAME = "quarterly-compliance-report-export-to-the-archive-bucket-in-eu-west"
 CREATE_MONITOR = "mutation($input: MonitorInput!) { createMonitor(input: $input) { id pingUrl } }"
-
-
-def spring_forward(today: date) -> date:
-    """The next last Sunday of March: when Europe/Berlin skips 02:00-03:00."""
-    year = today.year
-    while True:
-        day = date(year, 3, 31)
-        day -= timedelta(days=(day.weekday() + 1) % 7)
-        if day > today:
-            return day
-        year += 1
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +144,7 @@ def test_signed_in_pages_fit_without_clipping_or_overlap(
 
     page.goto(f"/jobs/{seeded['dst']}/edit")
     expect(page.get_by_test_id("schedule-description")).to_have_text("At 02:30 every day")
-    before = spring_forward(date.today()) - timedelta(days=3)
+    before = next_spring_forward(date.today() + timedelta(days=1)) - timedelta(days=3)
     page.get_by_label("Preview from date").fill(before.isoformat())
     expect(page.get_by_test_id("dst-note").first).to_be_visible()
     problems += measure(page, "job form with DST notes")

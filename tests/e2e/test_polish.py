@@ -7,23 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from tests.e2e.conftest import ADMIN_EMAIL, sign_in
+from tests.e2e.test_dashboard import next_spring_forward
 from tests.live import LiveServer
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # the `browser` fixture skips (or fails in CI) with the reason
     expect = None
-
-
-def last_sunday_of_march(today: date) -> date:
-    """The next spring change in Europe/Berlin (02:00 -> 03:00)."""
-    year = today.year
-    while True:
-        day = date(year, 3, 31)
-        day -= timedelta(days=(day.weekday() + 1) % 7)
-        if day > today:
-            return day
-        year += 1
 
 
 def first_sunday_of_november(today: date) -> date:
@@ -56,7 +46,7 @@ def test_the_inspector_says_moved_by_dst_only_for_moved_runs(
     table = page.get_by_role("table", name="Upcoming runs")
 
     # Spring, a fixed time in the gap: the one run DST moved.
-    spring = last_sunday_of_march(date.today())
+    spring = next_spring_forward(date.today() + timedelta(days=1))
     preview(page, "30 2 * * *", "Europe/Berlin", spring - timedelta(days=2))
     expect(badges).to_have_text("1 moved by DST")
     expect(table.locator("tr[data-dst-effect=moved]")).to_have_count(1)

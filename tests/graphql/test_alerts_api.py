@@ -21,6 +21,18 @@ SET_RULES = """mutation($jobId: ID!, $rules: AlertRulesInput) {
 }"""
 
 
+async def _yearly_job(client: GQL, name: str) -> str:
+    """An HTTP job of `client`'s that runs once a year (so never during the test); its id."""
+    job_input = {
+        "name": name,
+        "type": "HTTP",
+        "schedule": {"cron": "0 0 1 1 *", "timezone": "UTC"},
+        "http": {"method": "GET", "url": "https://example.com/x"},
+    }
+    job_id: str = (await client(CREATE_JOB, input=job_input))["createJob"]["id"]
+    return job_id
+
+
 async def _errors(client: GQL, query: str, **variables: Any) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {client.token}"} if client.token else {}
     response = await client.http.post(
@@ -62,21 +74,11 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
         [delivery] = receiver.deliveries
         assert delivery.json["event"] == "test" and delivery.signed_with(secret)
 
-        job = (
-            await ada(
-                CREATE_JOB,
-                input={
-                    "name": "export",
-                    "type": "HTTP",
-                    "schedule": {"cron": "0 0 1 1 *", "timezone": "UTC"},
-                    "http": {"method": "GET", "url": "https://example.com/x"},
-                },
-            )
-        )["createJob"]
+        job_id = await _yearly_job(ada, "export")
         rules = (
             await ada(
                 SET_RULES,
-                jobId=job["id"],
+                jobId=job_id,
                 rules={"channelIds": [channel["id"]], "failureThreshold": 3},
             )
         )["setJobAlertRules"]
@@ -84,25 +86,15 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
 
         # Bad input names the field; someone else's job is not found; nothing is a 500.
         [error] = await _errors(
-            ada, SET_RULES, jobId=job["id"], rules={"channelIds": [], "failureThreshold": 0}
+            ada, SET_RULES, jobId=job_id, rules={"channelIds": [], "failureThreshold": 0}
         )
         assert error["extensions"]["field"].endswith("failureThreshold"), error
-        [error] = await _errors(bob, SET_RULES, jobId=job["id"], rules={"channelIds": []})
+        [error] = await _errors(bob, SET_RULES, jobId=job_id, rules={"channelIds": []})
         assert "not found" in error["message"]
         [error] = await _errors(
             bob,
             SET_RULES,
-            jobId=(
-                await bob(
-                    CREATE_JOB,
-                    input={
-                        "name": "mine",
-                        "type": "HTTP",
-                        "schedule": {"cron": "0 0 1 1 *", "timezone": "UTC"},
-                        "http": {"method": "GET", "url": "https://example.com/x"},
-                    },
-                )
-            )["createJob"]["id"],
+            jobId=await _yearly_job(bob, "mine"),
             rules={"channelIds": [channel["id"]]},
         )
         assert error["extensions"]["field"].endswith("channelIds"), error  # not bob's channel
@@ -116,12 +108,12 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
         assert error["extensions"]["field"].endswith("url"), error
 
         query = "query($id: ID!) { incidents(jobId: $id) { edges { node { id } } } }"
-        assert (await ada(query, id=job["id"]))["incidents"] == {"edges": []}
+        assert (await ada(query, id=job_id))["incidents"] == {"edges": []}
 
         # The REST mirror: the same data, the same checks.
         auth = {"Authorization": f"Bearer {ada.token}"}
         http = ada.http
-        got = await http.get(f"/api/alerts/jobs/{job['id']}/rules", headers=auth)
+        got = await http.get(f"/api/alerts/jobs/{job_id}/rules", headers=auth)
         assert got.status_code == 200 and got.json()["rules"]["failureThreshold"] == 3
         put = await http.put(
             "/api/alerts/defaults", headers=auth, json={"channelIds": [int(channel["id"])]}
@@ -138,7 +130,7 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
         items = (await http.get("/api/alerts/channels", headers=auth)).json()["items"]
         assert [c["kind"] for c in items] == ["webhook", "email"]
         assert "secret" not in str(items)
-        incidents = await http.get(f"/api/alerts/jobs/{job['id']}/incidents", headers=auth)
+        incidents = await http.get(f"/api/alerts/jobs/{job_id}/incidents", headers=auth)
         assert incidents.status_code == 200 and incidents.json() == {"items": []}
         gone = await http.delete(
             f"/api/alerts/channels/{made.json()['channel']['id']}", headers=auth
@@ -152,7 +144,7 @@ async def test_channels_rules_and_incidents_over_graphql_and_rest(server: LiveSe
         # Deleting a channel takes it out of the rules that named it.
         deleted = await ada("mutation($id: ID!) { deleteAlertChannel(id: $id) }", id=channel["id"])
         assert deleted == {"deleteAlertChannel": True}
-        rules = await http.get(f"/api/alerts/jobs/{job['id']}/rules", headers=auth)
+        rules = await http.get(f"/api/alerts/jobs/{job_id}/rules", headers=auth)
         assert rules.json()["rules"]["channelIds"] == []
         defaults = await http.get("/api/alerts/defaults", headers=auth)
         assert defaults.json()["rules"]["channelIds"] == []

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,6 +11,7 @@ from app.db.models import Event, Monitor
 from app.services.access import Principal
 from app.services.monitors import MonitorService, record_ping
 from tests.factories import add_user
+from tests.scheduling.tick_process import race
 from worker.tick import next_due_at, tick
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -101,12 +98,12 @@ async def test_paused_and_new_monitors_are_never_late(db) -> None:
     assert (await state(db, paused.id)).state == "up"
 
 
-async def test_dst_spring_forward_monitor_is_not_late_before_0300_plus_grace(db) -> None:
-    # 02:30 does not exist in Berlin on 2026-03-29: the job runs at 03:00 CEST (01:00Z),
-    # as cron does; the monitor expects its ping then, not at a 02:30 that never comes.
+async def _berlin_0230_pinged_yesterday(db: Database) -> Monitor:
+    """A daily 02:30 Europe/Berlin monitor (600 s grace) pinged at 02:30:20 CET the day
+    before the spring-forward night of 2026-03-29."""
     owner = await add_user(db, "ada@example.com")
     yesterday = datetime(2026, 3, 28, 1, 30, 20, tzinfo=UTC)  # 02:30:20 CET
-    monitor = await pinged_monitor(
+    return await pinged_monitor(
         db,
         owner,
         yesterday,
@@ -115,6 +112,12 @@ async def test_dst_spring_forward_monitor_is_not_late_before_0300_plus_grace(db)
         timezone="Europe/Berlin",
         graceSeconds=600,
     )
+
+
+async def test_dst_spring_forward_monitor_is_not_late_before_0300_plus_grace(db) -> None:
+    # 02:30 does not exist in Berlin on 2026-03-29: the job runs at 03:00 CEST (01:00Z),
+    # as cron does; the monitor expects its ping then, not at a 02:30 that never comes.
+    monitor = await _berlin_0230_pinged_yesterday(db)
     expected = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # 03:00 CEST
     assert (await state(db, monitor.id)).next_expected_at == expected
     # A naive reading (02:30 CET = 01:30Z, or a 24 h period = 01:30Z) is not used; before
@@ -135,17 +138,7 @@ async def test_dst_spring_forward_monitor_is_not_late_before_0300_plus_grace(db)
 
 
 async def test_dst_spring_forward_ping_on_time_stays_up(db) -> None:
-    owner = await add_user(db, "ada@example.com")
-    yesterday = datetime(2026, 3, 28, 1, 30, 20, tzinfo=UTC)
-    monitor = await pinged_monitor(
-        db,
-        owner,
-        yesterday,
-        periodSeconds=None,
-        cron="30 2 * * *",
-        timezone="Europe/Berlin",
-        graceSeconds=600,
-    )
+    monitor = await _berlin_0230_pinged_yesterday(db)
     on_time = datetime(2026, 3, 29, 1, 0, 15, tzinfo=UTC)  # the job ran at 03:00 CEST
     for minutes in range(0, 60, 10):
         stamp = datetime(2026, 3, 29, 0, 0, tzinfo=UTC) + timedelta(minutes=minutes)
@@ -156,27 +149,7 @@ async def test_dst_spring_forward_ping_on_time_stays_up(db) -> None:
 
 
 def _race(database_url: str, at: datetime, count: int = 3) -> list[int]:
-    start_at = str(time.time() + 1.5)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.scheduling.tick_process",
-                database_url,
-                at.isoformat(),
-                start_at,
-                "50",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
-    return [json.loads(out)["monitors"] for out, _ in outputs]
+    return [each["monitors"] for each in race(database_url, at, count, lead_seconds=1.5)]
 
 
 async def test_three_workers_racing_make_each_transition_exactly_once(db, database_url) -> None:

@@ -11,6 +11,7 @@ from app.db.engine import Database
 from app.db.models import Event, Job, Run
 from tests.conftest import FakeClock
 from tests.factories import add_user, http_job, services
+from tests.scheduling.tick_process import race
 from worker.tick import tick
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -137,39 +138,15 @@ async def test_ticks_in_separate_processes_create_exactly_one_run_per_occurrence
     db, settings, clock, database_url
 ) -> None:
     """2 OS processes on SQLite (3 on PostgreSQL) tick 500 due jobs at the same moment."""
-    import json
-    import subprocess
-    import sys
-    import time
 
     clock.set(T0)
     owner = await add_user(db, "ada@example.com")
     jobs, _ = services(db, settings, clock.now)
     for index in range(500):
         await jobs.create_job(owner, http_job(name=f"job-{index}", cron="* * * * *"))
-    due = (T0 + timedelta(minutes=1)).isoformat()
     count = 3 if db.is_postgres else 2
-    start_at = str(time.time() + 3)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.scheduling.tick_process",
-                database_url,
-                due,
-                start_at,
-                "50",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), outputs
-    queued = [json.loads(out)["queued"] for out, _ in outputs]
+    stats = race(database_url, T0 + timedelta(minutes=1), count, lead_seconds=3)
+    queued = [each["queued"] for each in stats]
     assert sum(queued) == 500
     async with db.session() as session:
         total = await session.scalar(select(func.count()).select_from(Run))

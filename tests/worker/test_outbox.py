@@ -3,7 +3,9 @@ delivered once per channel — against a real webhook receiver on loopback."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,9 +15,11 @@ from app.db.engine import Database
 from app.db.models import AlertChannel, Notification
 from app.domain.errors import NotFound, RateLimited, ValidationError
 from app.services import alerts, outbox
+from app.services.access import Principal
 from app.services.channels import (
     TEST_LIMIT,
     ChannelSender,
+    CreatedChannel,
     create_channel,
     public_config,
     send_test,
@@ -26,21 +30,49 @@ from tests.conftest import FakeClock
 from tests.factories import add_user
 
 
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver listening on loopback for the whole test."""
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        yield receiver
+    finally:
+        await receiver.stop()
+
+
+def _allow_private(settings: Settings, allowed: bool = True) -> Settings:
+    """The settings with deliveries to private addresses (the loopback receiver) allowed,
+    or with `allowed=False` refused."""
+    return settings.model_copy(update={"http_allow_private": allowed})
+
+
+def _sender(settings: Settings) -> ChannelSender:
+    return ChannelSender(settings, SecretBox(settings))
+
+
+async def _channel(
+    db: Database, settings: Settings, principal: Principal, **fields: Any
+) -> CreatedChannel:
+    async with db.transaction() as session:
+        return await create_channel(session, SecretBox(settings), principal, **fields)
+
+
 async def _setup(
     db: Database, settings: Settings, url: str, *, threshold: int = 1
 ) -> tuple[int, int, str]:
     """A member with one webhook channel and default rules using it."""
     principal = await add_user(db, "ops@example.com")
+    created = await _channel(
+        db,
+        settings,
+        principal,
+        name="ops hook",
+        kind="webhook",
+        config={"url": url},
+        allow_private=True,
+    )
     async with db.transaction() as session:
-        created = await create_channel(
-            session,
-            SecretBox(settings),
-            principal,
-            name="ops hook",
-            kind="webhook",
-            config={"url": url},
-            allow_private=True,
-        )
         await alerts.set_rule(
             session,
             principal.user_id,
@@ -74,6 +106,14 @@ async def _report(
         )
 
 
+async def _opened(db: Database, settings: Settings, url: str, clock: FakeClock) -> tuple[int, str]:
+    """`_setup`, then a first failure that opens an incident: one notification to send.
+    Returns the owner and the webhook's signing secret."""
+    owner, _channel_id, secret = await _setup(db, settings, url)
+    await _report(db, owner, "down", "p1", clock)
+    return owner, secret
+
+
 async def _notifications(db: Database) -> list[Notification]:
     async with db.session() as session:
         return list((await session.scalars(select(Notification).order_by(Notification.id))).all())
@@ -82,11 +122,10 @@ async def _notifications(db: Database) -> list[Notification]:
 async def test_a_receiver_that_is_down_gets_the_notification_after_it_comes_back(
     db: Database, settings: Settings, clock: FakeClock
 ) -> None:
-    settings = settings.model_copy(update={"http_allow_private": True})
+    settings = _allow_private(settings)
     receiver = Receiver()  # not started: nothing listens on its port yet
-    owner, _channel, secret = await _setup(db, settings, receiver.url())
-    await _report(db, owner, "down", "p1", clock)
-    sender = ChannelSender(settings, SecretBox(settings))
+    _owner, secret = await _opened(db, settings, receiver.url(), clock)
+    sender = _sender(settings)
 
     assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
     [pending] = await _notifications(db)
@@ -111,26 +150,20 @@ async def test_a_receiver_that_is_down_gets_the_notification_after_it_comes_back
 
 
 async def test_a_delivery_whose_worker_died_is_reclaimed_and_sent_once(
-    db: Database, settings: Settings, clock: FakeClock
+    db: Database, settings: Settings, clock: FakeClock, receiver: Receiver
 ) -> None:
-    settings = settings.model_copy(update={"http_allow_private": True})
-    receiver = Receiver()
-    await receiver.start()
-    try:
-        owner, _channel, _secret = await _setup(db, settings, receiver.url())
-        await _report(db, owner, "down", "p1", clock)
-        [claimed] = await outbox.claim(db, "dead-worker", clock.now())  # then it dies
-        sender = ChannelSender(settings, SecretBox(settings))
-        assert await outbox.deliver_due(db, sender, "w2", clock.advance(10)) == 0  # leased
-        later = clock.advance(outbox.LEASE_SECONDS)
-        assert await outbox.deliver_due(db, sender, "w2", later) == 1
-        # The dead worker's late write changes nothing: the row is no longer its own.
-        assert await outbox.finish(db, "dead-worker", claimed, None, later) == "sent"
-        [row] = await _notifications(db)
-        assert row.status == "sent" and row.attempts == 2
-        assert len(receiver.deliveries) == 1
-    finally:
-        await receiver.stop()
+    settings = _allow_private(settings)
+    await _opened(db, settings, receiver.url(), clock)
+    [claimed] = await outbox.claim(db, "dead-worker", clock.now())  # then it dies
+    sender = _sender(settings)
+    assert await outbox.deliver_due(db, sender, "w2", clock.advance(10)) == 0  # leased
+    later = clock.advance(outbox.LEASE_SECONDS)
+    assert await outbox.deliver_due(db, sender, "w2", later) == 1
+    # The dead worker's late write changes nothing: the row is no longer its own.
+    assert await outbox.finish(db, "dead-worker", claimed, None, later) == "sent"
+    [row] = await _notifications(db)
+    assert row.status == "sent" and row.attempts == 2
+    assert len(receiver.deliveries) == 1
 
 
 async def test_threshold_dedupe_reminders_and_one_recovery(
@@ -173,10 +206,9 @@ async def test_threshold_dedupe_reminders_and_one_recovery(
 async def test_secrets_are_encrypted_at_rest_and_masked(db: Database, settings: Settings) -> None:
     url = "https://hooks.slack.example.com/services/T000/B000/very-secret"
     principal = await add_user(db, "ops@example.com")
-    async with db.transaction() as session:
-        created = await create_channel(
-            session, SecretBox(settings), principal, name="slack", kind="slack", config={"url": url}
-        )
+    created = await _channel(
+        db, settings, principal, name="slack", kind="slack", config={"url": url}
+    )
     async with db.session() as session:
         stored = await session.get(AlertChannel, created.channel.id)
     assert stored is not None
@@ -185,35 +217,28 @@ async def test_secrets_are_encrypted_at_rest_and_masked(db: Database, settings: 
 
 
 async def test_a_webhook_to_a_private_address_is_refused_for_good(
-    db: Database, settings: Settings, clock: FakeClock
+    db: Database, settings: Settings, clock: FakeClock, receiver: Receiver
 ) -> None:
-    settings = settings.model_copy(update={"http_allow_private": False})
-    receiver = Receiver()
-    await receiver.start()
-    try:
-        owner, _channel, _secret = await _setup(db, settings, receiver.url())
-        await _report(db, owner, "down", "p1", clock)
-        sender = ChannelSender(settings, SecretBox(settings))
-        assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
-        [row] = await _notifications(db)
-        assert row.status == "failed" and "127.0.0.1" in (row.last_error or "")
-        assert receiver.deliveries == []
-        assert await outbox.deliver_due(db, sender, "w1", clock.now() + timedelta(days=1)) == 0
-        # Creating one with a literal private address is refused at once, naming the field.
-        principal = await add_user(db, "eve@example.com")
-        async with db.transaction() as session:
-            with pytest.raises(ValidationError) as refused:
-                await create_channel(
-                    session,
-                    SecretBox(settings),
-                    principal,
-                    name="x",
-                    kind="slack",
-                    config={"url": "http://169.254.169.254/latest"},
-                )
-        assert refused.value.field == "url" and "169.254.169.254" in refused.value.message
-    finally:
-        await receiver.stop()
+    settings = _allow_private(settings, allowed=False)
+    await _opened(db, settings, receiver.url(), clock)
+    sender = _sender(settings)
+    assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
+    [row] = await _notifications(db)
+    assert row.status == "failed" and "127.0.0.1" in (row.last_error or "")
+    assert receiver.deliveries == []
+    assert await outbox.deliver_due(db, sender, "w1", clock.now() + timedelta(days=1)) == 0
+    # Creating one with a literal private address is refused at once, naming the field.
+    principal = await add_user(db, "eve@example.com")
+    with pytest.raises(ValidationError) as refused:
+        await _channel(
+            db,
+            settings,
+            principal,
+            name="x",
+            kind="slack",
+            config={"url": "http://169.254.169.254/latest"},
+        )
+    assert refused.value.field == "url" and "169.254.169.254" in refused.value.message
 
 
 async def test_send_test_reports_the_problem_and_is_rate_limited(
@@ -221,15 +246,9 @@ async def test_send_test_reports_the_problem_and_is_rate_limited(
 ) -> None:
     settings = settings.model_copy(update={"smtp_url": None})
     principal = await add_user(db, "ops@example.com")
-    async with db.transaction() as session:
-        created = await create_channel(
-            session,
-            SecretBox(settings),
-            principal,
-            name="me",
-            kind="email",
-            config={"address": "ops@example.com"},
-        )
+    created = await _channel(
+        db, settings, principal, name="me", kind="email", config={"address": "ops@example.com"}
+    )
     for _ in range(TEST_LIMIT):
         result = await send_test(db, settings, principal, created.channel.id, clock.now())
         assert not result.ok and "DTS_SMTP_URL" in (result.error or "")
@@ -243,20 +262,13 @@ async def test_send_test_reports_the_problem_and_is_rate_limited(
 
 
 async def test_retention_prunes_settled_notifications_and_keeps_pending_ones(
-    db: Database, settings: Settings, clock: FakeClock
+    db: Database, settings: Settings, clock: FakeClock, receiver: Receiver
 ) -> None:
-    settings = settings.model_copy(update={"http_allow_private": True})
-    receiver = Receiver()
-    await receiver.start()
-    try:
-        owner, _channel, _secret = await _setup(db, settings, receiver.url())
-        await _report(db, owner, "down", "p1", clock)  # opened: will be sent
-        sender = ChannelSender(settings, SecretBox(settings))
-        assert await outbox.deliver_due(db, sender, "w1", clock.now()) == 1
-        clock.advance(60)
-        await _report(db, owner, "up", "p2", clock)  # recovered: still pending
-    finally:
-        await receiver.stop()
+    settings = _allow_private(settings)
+    owner, _secret = await _opened(db, settings, receiver.url(), clock)  # opened: will be sent
+    assert await outbox.deliver_due(db, _sender(settings), "w1", clock.now()) == 1
+    clock.advance(60)
+    await _report(db, owner, "up", "p2", clock)  # recovered: still pending
     assert await outbox.prune(db, clock.now() + timedelta(days=1)) == 1
     [left] = await _notifications(db)
     assert left.kind == "recovered" and left.status == "pending"

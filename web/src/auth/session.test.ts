@@ -1,27 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { MemoryStorage } from "../test/MemoryStorage";
 import { REFRESH_MARGIN_MS, SessionEnded, SessionStore, refreshMargin, type AuthPayloadLike } from "./session";
-
-class MemoryStorage implements Storage {
-  private data = new Map<string, string>();
-  get length() {
-    return this.data.size;
-  }
-  clear() {
-    this.data.clear();
-  }
-  getItem(key: string) {
-    return this.data.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.data.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.data.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.data.set(key, value);
-  }
-}
 
 const user = { id: "1", email: "a@example.com", role: "MEMBER" as const };
 const pair = (n: number): AuthPayloadLike => ({ accessToken: `access-${n}`, refreshToken: `refresh-${n}`, expiresIn: 900, user });

@@ -2,30 +2,9 @@ import { parse } from "graphql";
 import type { Client as WsClient } from "graphql-ws/client";
 import { describe, expect, it } from "vitest";
 import { SessionStore, type AuthPayloadLike } from "../auth/session";
+import { MemoryStorage } from "../test/MemoryStorage";
 import { savedTheme } from "./defaults";
 import { playgroundFetch, playgroundFetcher } from "./fetcher";
-
-class MemoryStorage implements Storage {
-  private data = new Map<string, string>();
-  get length() {
-    return this.data.size;
-  }
-  clear() {
-    this.data.clear();
-  }
-  getItem(key: string) {
-    return this.data.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.data.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.data.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.data.set(key, value);
-  }
-}
 
 const user = { id: "1", email: "ada@example.com", role: "MEMBER" as const };
 const signedIn = (): SessionStore => {

@@ -15,8 +15,9 @@ import { useCurrentUser } from "../auth/SessionProvider";
 import { DurationChart } from "../components/charts";
 import { JobAlertsCard } from "../components/JobNotifications";
 import { EditIcon, GlobeIcon, PauseIcon, PlayIcon, TerminalIcon, TrashIcon } from "../components/icons";
-import { ALL_STATUSES, RunResult, STATUS_LABEL, StatusBadge } from "../components/status";
-import { ConfirmDialog, EmptyState, ErrorState, PageLoading, SkeletonRows, Spinner, useToast } from "../components/ui";
+import { RunsTable } from "../components/RunsTable";
+import { ALL_STATUSES, STATUS_LABEL } from "../components/status";
+import { ConfirmDialog, EmptyState, ErrorState, PageLoading, Spinner, useToast } from "../components/ui";
 import type { JobDetailQuery as JobDetailData, RunStatus } from "../gql/graphql";
 import {
   formatDuration,
@@ -234,46 +235,7 @@ export function JobDetailPage({ id }: { id: string }) {
               {status ? "Try another status." : job.paused ? "The job is paused. Trigger it to run it now." : "Runs appear here live as they start."}
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table className="table stacked" aria-label="Runs">
-                <thead>
-                  <tr>
-                    <th>Status</th>
-                    <th>Scheduled for</th>
-                    <th className="num">Duration</th>
-                    <th className="hide-sm">Result</th>
-                    <th className="hide-sm">Trigger</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {result.fetching && runs.length === 0 ? (
-                    <SkeletonRows columns={5} rows={4} />
-                  ) : (
-                    runs.map((run) => (
-                      <tr key={run.id} className="clickable" data-run-id={run.id} onClick={() => navigate(`/runs/${run.id}`)}>
-                        <td>
-                          <Link to={`/runs/${run.id}`} aria-label={`Run ${run.id}: ${STATUS_LABEL[run.status]}`}>
-                            <StatusBadge status={run.status} />
-                          </Link>
-                        </td>
-                        <td className="nowrap" data-label="Scheduled for">
-                          <div>{formatLocal(run.scheduledFor, { seconds: true })}</div>
-                          <div className="sub">{fromNow(run.scheduledFor, now)}</div>
-                        </td>
-                        <td className="num nowrap" data-label="Duration">
-                          {formatDuration(run.durationMs)}
-                        </td>
-                        <td className="hide-sm"><RunResult httpStatus={run.httpStatus} exitCode={run.exitCode} error={run.error} /></td>
-                        <td className="hide-sm">
-                          <span className="tag">{run.trigger.toLowerCase()}</span>
-                          {run.attempt > 1 ? <span className="sub"> attempt {run.attempt}</span> : null}
-                        </td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </div>
+            <RunsTable runs={runs} now={now} loading={result.fetching && runs.length === 0} skeletonRows={4} />
           )}
           {cursors.length > 1 || job.runs.pageInfo.hasNextPage ? (
             <div className="card-footer">

@@ -3,11 +3,11 @@
 import { useCallback, useMemo, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { RunEventsSubscription, RunsQuery } from "../api/operations";
-import { GlobeIcon, TerminalIcon } from "../components/icons";
-import { ALL_STATUSES, RunResult, STATUS_LABEL, StatusBadge } from "../components/status";
-import { EmptyState, ErrorState, SkeletonRows } from "../components/ui";
+import { RunsTable } from "../components/RunsTable";
+import { ALL_STATUSES, STATUS_LABEL } from "../components/status";
+import { EmptyState, ErrorState } from "../components/ui";
 import type { RunStatus } from "../gql/graphql";
-import { formatDuration, formatLocal, fromNow, viewerZone } from "../lib/format";
+import { viewerZone } from "../lib/format";
 import { useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { Link, useRouter } from "../router";
 
@@ -179,61 +179,7 @@ export function RunsPage() {
             {filter === "failures" ? "Every run in this window succeeded or is still going." : "Runs appear here live as they start."}
           </EmptyState>
         ) : (
-          <div className="table-wrap">
-            <table className="table stacked" aria-label="Runs">
-              <thead>
-                <tr>
-                  <th>Status</th>
-                  <th>Job</th>
-                  <th>Scheduled for</th>
-                  <th className="num">Duration</th>
-                  <th className="hide-sm">Result</th>
-                  <th className="hide-sm">Trigger</th>
-                </tr>
-              </thead>
-              <tbody>
-                {loading ? (
-                  <SkeletonRows columns={6} rows={6} />
-                ) : (
-                  runs.map((run) => (
-                    <tr key={run.id} className="clickable" data-run-id={run.id} onClick={() => navigate(`/runs/${run.id}`)}>
-                      <td>
-                        <Link to={`/runs/${run.id}`} aria-label={`Run ${run.id}: ${STATUS_LABEL[run.status]}`}>
-                          <StatusBadge status={run.status} />
-                        </Link>
-                      </td>
-                      <td data-label="Job">
-                        {run.job ? (
-                          <span className="row" style={{ gap: 6, flexWrap: "nowrap" }}>
-                            <span className="muted">{run.job.type === "HTTP" ? <GlobeIcon size={14} /> : <TerminalIcon size={14} />}</span>
-                            <Link to={`/jobs/${run.job.id}`} onClick={(e) => e.stopPropagation()}>
-                              {run.job.name}
-                            </Link>
-                          </span>
-                        ) : (
-                          <span className="muted">job {run.jobId} (deleted)</span>
-                        )}
-                      </td>
-                      <td className="nowrap" data-label="Scheduled for">
-                        <div>{formatLocal(run.scheduledFor, { seconds: true })}</div>
-                        <div className="sub">{fromNow(run.scheduledFor, now)}</div>
-                      </td>
-                      <td className="num nowrap" data-label="Duration">
-                        {formatDuration(run.durationMs)}
-                      </td>
-                      <td className="hide-sm">
-                        <RunResult httpStatus={run.httpStatus} exitCode={run.exitCode} error={run.error} />
-                      </td>
-                      <td className="hide-sm">
-                        <span className="tag">{run.trigger.toLowerCase()}</span>
-                        {run.attempt > 1 ? <span className="sub"> attempt {run.attempt}</span> : null}
-                      </td>
-                    </tr>
-                  ))
-                )}
-              </tbody>
-            </table>
-          </div>
+          <RunsTable runs={runs} now={now} loading={loading} showJob skeletonRows={6} />
         )}
         {cursors.length > 1 || pageInfo?.hasNextPage ? (
           <div className="card-footer">
