@@ -40,11 +40,12 @@ export interface NotifyState {
 
 const EMPTY: ErrorReport = { fields: {}, general: [], code: null };
 
-/** A job's or monitor's own rules and its owner, once loaded (undefined until then). */
+/** A job's or monitor's own rules and its owner, once loaded (undefined until then); the
+ * client's request policy unless `network-only` is asked for. */
 function useOwnRules(
   subject: RuleSubject,
   id: string | undefined,
-  requestPolicy: "network-only" | "cache-first" = "cache-first",
+  requestPolicy?: "network-only",
 ): { rules: AlertRulesFieldsFragment | null; ownerId: string | undefined } | undefined {
   const [job] = useQuery({ query: JobAlertRulesQuery, variables: { jobId: id ?? "" }, pause: !id || subject !== "job", requestPolicy });
   const [monitor] = useQuery({
