@@ -189,6 +189,28 @@ def channel_config(data: AlertChannelInput) -> dict[str, Any]:
     return {"url": data.url}
 
 
+async def own_rules(info: Info[Context, None], subject: str, subject_id: int) -> AlertRules | None:
+    """A job's or monitor's own rule (None: the owner's defaults apply)."""
+    ctx = info.context
+    rule = await alerts.subject_rules(ctx.services.db, await ctx.require(), subject, subject_id)
+    return AlertRules.of(rule) if rule else None
+
+
+async def set_own_rules(
+    info: Info[Context, None], subject: str, subject_id: int, rules: AlertRulesInput | None
+) -> AlertRules | None:
+    """Set (or, for None, remove) a job's or monitor's own rule."""
+    ctx = info.context
+    principal = await ctx.require()
+    if rules is None:
+        await alerts.clear_subject_rules(ctx.services.db, principal, subject, subject_id)
+        return None
+    rule = await alerts.set_subject_rules(
+        ctx.services.db, principal, subject, subject_id, rules.to_rule()
+    )
+    return AlertRules.of(rule)
+
+
 @strawberry.type
 class AlertQueries:
     @strawberry.field(description="Your notification channels and the shared ones.")
@@ -202,9 +224,13 @@ class AlertQueries:
     async def job_alert_rules(
         self, info: Info[Context, None], job_id: strawberry.ID
     ) -> AlertRules | None:
-        ctx = info.context
-        rule = await alerts.job_rules(ctx.services.db, await ctx.require(), gid(job_id, "jobId"))
-        return AlertRules.of(rule) if rule else None
+        return await own_rules(info, "job", gid(job_id, "jobId"))
+
+    @strawberry.field(description="A monitor's own alert rules (null: your defaults apply).")
+    async def monitor_alert_rules(
+        self, info: Info[Context, None], monitor_id: strawberry.ID
+    ) -> AlertRules | None:
+        return await own_rules(info, "monitor", gid(monitor_id, "monitorId"))
 
     @strawberry.field(description="Your default alert rules, for jobs without their own.")
     async def default_alert_rules(self, info: Info[Context, None]) -> AlertRules | None:
@@ -290,14 +316,15 @@ class AlertMutations:
     async def set_job_alert_rules(
         self, info: Info[Context, None], job_id: strawberry.ID, rules: AlertRulesInput | None
     ) -> AlertRules | None:
-        ctx = info.context
-        principal = await ctx.require()
-        job = gid(job_id, "jobId")
-        if rules is None:
-            await alerts.clear_job_rules(ctx.services.db, principal, job)
-            return None
-        rule = await alerts.set_job_rules(ctx.services.db, principal, job, rules.to_rule())
-        return AlertRules.of(rule)
+        return await set_own_rules(info, "job", gid(job_id, "jobId"), rules)
+
+    @strawberry.mutation(
+        description="Set a monitor's alert rules; null removes them (defaults apply)."
+    )
+    async def set_monitor_alert_rules(
+        self, info: Info[Context, None], monitor_id: strawberry.ID, rules: AlertRulesInput | None
+    ) -> AlertRules | None:
+        return await set_own_rules(info, "monitor", gid(monitor_id, "monitorId"), rules)
 
     @strawberry.mutation(description="Set your default alert rules (jobs without their own).")
     async def set_default_alert_rules(

@@ -3,6 +3,7 @@ GraphQL alerting API; the same services, the same checks)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -143,23 +144,30 @@ async def test_channel(request: Request) -> JSONResponse:
     return JSONResponse({"ok": result.ok, "error": result.error})
 
 
-async def get_job_rules(request: Request) -> JSONResponse:
+async def get_own_rules(request: Request, subject: str) -> JSONResponse:
+    """A job's or monitor's own rules (`subject`; bound per route)."""
     principal = await caller(request)
-    rule = await alerts.job_rules(services_of(request).db, principal, path_id(request, "job"))
+    rule = await alerts.subject_rules(
+        services_of(request).db, principal, subject, path_id(request, subject)
+    )
     return JSONResponse({"rules": rule_json(rule) if rule else None})
 
 
-async def put_job_rules(request: Request) -> JSONResponse:
+async def put_own_rules(request: Request, subject: str) -> JSONResponse:
     principal = await caller(request)
-    job_id = path_id(request, "job")
+    subject_id = path_id(request, subject)
     rule = parse_rule(await object_body(request))
-    stored = await alerts.set_job_rules(services_of(request).db, principal, job_id, rule)
+    stored = await alerts.set_subject_rules(
+        services_of(request).db, principal, subject, subject_id, rule
+    )
     return JSONResponse({"rules": rule_json(stored)})
 
 
-async def delete_job_rules(request: Request) -> Response:
+async def delete_own_rules(request: Request, subject: str) -> Response:
     principal = await caller(request)
-    await alerts.clear_job_rules(services_of(request).db, principal, path_id(request, "job"))
+    await alerts.clear_subject_rules(
+        services_of(request).db, principal, subject, path_id(request, subject)
+    )
     return Response(status_code=204)
 
 
@@ -214,9 +222,19 @@ def routes() -> list[Route]:
         Route("/api/alerts/channels", create_channel, methods=["POST"]),
         Route("/api/alerts/channels/{id}", delete_channel, methods=["DELETE"]),
         Route("/api/alerts/channels/{id}/test", test_channel, methods=["POST"]),
-        Route("/api/alerts/jobs/{id}/rules", get_job_rules, methods=["GET"]),
-        Route("/api/alerts/jobs/{id}/rules", put_job_rules, methods=["PUT"]),
-        Route("/api/alerts/jobs/{id}/rules", delete_job_rules, methods=["DELETE"]),
+        *(
+            Route(
+                f"/api/alerts/{subject}s/{{id}}/rules",
+                partial(handler, subject=subject),
+                methods=[method],
+            )
+            for subject in ("job", "monitor")
+            for method, handler in (
+                ("GET", get_own_rules),
+                ("PUT", put_own_rules),
+                ("DELETE", delete_own_rules),
+            )
+        ),
         Route("/api/alerts/jobs/{id}/incidents", job_incidents, methods=["GET"]),
         Route("/api/alerts/incidents", list_incidents, methods=["GET"]),
         Route("/api/alerts/defaults", get_defaults, methods=["GET"]),
@@ -338,29 +356,32 @@ def openapi_paths() -> dict[str, Any]:
                 errors=("401", "403", "404", "429"),
             )
         },
-        "/api/alerts/jobs/{id}/rules": {
-            "get": operation(
-                "Get job alert rules",
-                "alerts",
-                ("200", "the job's own rules (null: the defaults apply)", rules),
-                params=[job_id],
-                errors=("401", "404"),
-            ),
-            "put": operation(
-                "Set job alert rules",
-                "alerts",
-                ("200", "the rules", rules),
-                body=rule_body,
-                params=[job_id],
-                errors=CHANGE,
-            ),
-            "delete": operation(
-                "Remove job alert rules",
-                "alerts",
-                ("204", "removed: the defaults apply", None),
-                params=[job_id],
-                errors=("401", "403", "404"),
-            ),
+        **{
+            f"/api/alerts/{subject}s/{{id}}/rules": {
+                "get": operation(
+                    f"Get {subject} alert rules",
+                    "alerts",
+                    ("200", f"the {subject}'s own rules (null: the defaults apply)", rules),
+                    params=[param],
+                    errors=("401", "404"),
+                ),
+                "put": operation(
+                    f"Set {subject} alert rules",
+                    "alerts",
+                    ("200", "the rules", rules),
+                    body=rule_body,
+                    params=[param],
+                    errors=CHANGE,
+                ),
+                "delete": operation(
+                    f"Remove {subject} alert rules",
+                    "alerts",
+                    ("204", "removed: the defaults apply", None),
+                    params=[param],
+                    errors=("401", "403", "404"),
+                ),
+            }
+            for subject, param in (("job", job_id), ("monitor", path_param("monitor id")))
         },
         "/api/alerts/jobs/{id}/incidents": {
             "get": operation(

@@ -40,7 +40,6 @@ from app.feed.events import EVENTS, event_row
 from app.services.access import (
     Principal,
     can_read,
-    ensure_can_read,
     ensure_may_write,
     owner_filter,
 )
@@ -606,40 +605,62 @@ async def list_incidents(
 # --- the API's use cases: access checked here, one transaction each ----------------------
 
 
-async def _job_for(session: AsyncSession, principal: Principal, job_id: int, *, write: bool) -> Job:
-    job = await session.get(Job, job_id)
-    if job is None:
-        raise NotFound("job not found", field="jobId")
-    ensure_can_read(principal, job.owner_id)
+# The subjects that may have a rule of their own: the model and the API's field for the id.
+RULE_SUBJECTS: dict[str, tuple[type[Job] | type[Monitor], str]] = {
+    "job": (Job, "jobId"),
+    "monitor": (Monitor, "monitorId"),
+}
+
+
+async def _subject_for(
+    session: AsyncSession, principal: Principal, subject: str, subject_id: int, *, write: bool
+) -> Job | Monitor:
+    """The job or monitor, if the principal may read it (and change it, for `write`: its
+    owner or an admin); "not found" otherwise, so ids do not leak."""
+    model, field = RULE_SUBJECTS[subject]
+    found: Job | Monitor | None = await session.get(model, subject_id)
+    if found is None or not can_read(principal, found.owner_id):
+        raise NotFound(f"{subject} not found", field=field)
     if write:
         ensure_may_write(principal)
-        if job.owner_id != principal.user_id and not principal.is_admin:
-            raise NotFound("job not found", field="jobId")
-    return job
+        if found.owner_id != principal.user_id and not principal.is_admin:
+            raise NotFound(f"{subject} not found", field=field)
+    return found
+
+
+async def set_subject_rules(
+    db: Database, principal: Principal, subject: str, subject_id: int, rule: RuleInput
+) -> AlertRule:
+    """Give a job or monitor its own rule (in place of the owner's defaults)."""
+    async with db.transaction() as session:
+        found = await _subject_for(session, principal, subject, subject_id, write=True)
+        return await set_rule(session, found.owner_id, subject, found.id, rule)
+
+
+async def clear_subject_rules(
+    db: Database, principal: Principal, subject: str, subject_id: int
+) -> None:
+    """Remove a job's or monitor's own rule: the owner's defaults apply again."""
+    async with db.transaction() as session:
+        found = await _subject_for(session, principal, subject, subject_id, write=True)
+        rule = await get_rule(session, found.owner_id, subject, found.id)
+        if rule is not None:
+            await session.delete(rule)
+
+
+async def subject_rules(
+    db: Database, principal: Principal, subject: str, subject_id: int
+) -> AlertRule | None:
+    """The job's or monitor's own rule, or None (then the owner's defaults apply, if any)."""
+    async with db.session() as session:
+        found = await _subject_for(session, principal, subject, subject_id, write=False)
+        return await get_rule(session, found.owner_id, subject, found.id)
 
 
 async def set_job_rules(
     db: Database, principal: Principal, job_id: int, rule: RuleInput
 ) -> AlertRule:
-    async with db.transaction() as session:
-        job = await _job_for(session, principal, job_id, write=True)
-        return await set_rule(session, job.owner_id, "job", job.id, rule)
-
-
-async def clear_job_rules(db: Database, principal: Principal, job_id: int) -> None:
-    """Remove a job's own rule: the owner's defaults apply again."""
-    async with db.transaction() as session:
-        job = await _job_for(session, principal, job_id, write=True)
-        rule = await get_rule(session, job.owner_id, "job", job.id)
-        if rule is not None:
-            await session.delete(rule)
-
-
-async def job_rules(db: Database, principal: Principal, job_id: int) -> AlertRule | None:
-    """The job's own rule, or None (then the owner's defaults apply, if any)."""
-    async with db.session() as session:
-        job = await _job_for(session, principal, job_id, write=False)
-        return await get_rule(session, job.owner_id, "job", job.id)
+    return await set_subject_rules(db, principal, "job", job_id, rule)
 
 
 async def set_default_rules(db: Database, principal: Principal, rule: RuleInput) -> AlertRule:

@@ -262,3 +262,68 @@ def test_alert_pages_fit(new_page: Any, server: LiveServer, width: int) -> None:
     problems += measure(page, "job form with its own rules")
     assert not problems, "\n".join(problems)
     assert page.page_errors == []
+
+
+ADD_CHANNEL = """mutation($input: AlertChannelInput!) {
+  createAlertChannel(input: $input) { channel { id } } }"""
+MONITOR_RULES = """query($id: ID!) { monitorAlertRules(monitorId: $id) {
+  channelIds onFailure onRecovery remindEveryHours } }"""
+
+
+def test_a_monitors_own_rules_in_its_form_and_its_incident_on_its_page(
+    new_page: Any, server: LiveServer, receiver: Receiver
+) -> None:
+    """After the flow above (the same server: the admin's defaults notify "ops hook")."""
+    token = token_of(server)
+    webhook = {"name": "db pager", "kind": "WEBHOOK", "url": receiver.url("/db-pager")}
+    pager = graphql(server.url, ADD_CHANNEL, {"input": webhook}, token)
+    pager_id = pager["createAlertChannel"]["channel"]["id"]
+    create = """mutation { createMonitor(input: {name: "db-dump", periodSeconds: 86400})
+      { id pingUrl } }"""
+    monitor = graphql(server.url, create, {}, token)["createMonitor"]
+    page = new_page()
+    sign_in(page, ADMIN_EMAIL)
+    page.goto(f"/monitors/{monitor['id']}")
+    summary = page.get_by_test_id("monitor-rules-summary")
+    expect(summary).to_contain_text("Your defaults: ops hook when it is late, down")
+    expect(page.get_by_role("heading", name="No incidents")).to_be_visible()
+
+    page.get_by_role("link", name="Notifications", exact=True).last.click()
+    page.wait_for_url(f"**/monitors/{monitor['id']}/edit#notifications")
+    section = page.get_by_role("region", name="Notifications")
+    section.get_by_role("button", name="This monitor's own rules").click()
+    # Own rules start from the defaults; a monitor's problems obey one switch, no threshold.
+    expect(section.get_by_label("ops hook")).to_be_checked()
+    expect(section.get_by_label("Open an incident after")).to_have_count(0)
+    expect(section.get_by_text("It is late, down or runs too long")).to_be_visible()
+    section.get_by_label("ops hook").uncheck()
+    section.get_by_label("db pager").check()
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(f"**/monitors/{monitor['id']}")
+    rules = graphql(server.url, MONITOR_RULES, {"id": monitor["id"]}, token)["monitorAlertRules"]
+    assert rules == {
+        "channelIds": [pager_id],
+        "onFailure": True,
+        "onRecovery": True,
+        "remindEveryHours": None,
+    }
+    expect(summary).to_have_text(
+        "Own rules: db pager when it is late, down or runs too long; on recovery."
+    )
+
+    # A failing exit status: the incident is listed on the monitor's page (live), and its
+    # own channel is told, not the defaults'.
+    before = len(receiver.events("/hook"))
+    ping = "/ping/" + monitor["pingUrl"].rsplit("/", 1)[1]
+    assert httpx.post(server.url + ping + "/2", content=b"pg_dump: error").text == "OK"
+    history = page.get_by_role("table", name="Monitor incidents").locator("tr[data-incident]")
+    expect(history).to_have_count(1)
+    expect(history.locator("[data-status]")).to_have_text("Open")
+    expect(history).to_contain_text("Down")
+    eventually(lambda: "incident.opened" in receiver.events("/db-pager"), "the opened notice")
+    assert len(receiver.events("/hook")) == before
+    # The form shows the saved rules again.
+    page.goto(f"/monitors/{monitor['id']}/edit")
+    expect(section.get_by_label("db pager")).to_be_checked()
+    expect(section.get_by_label("ops hook")).not_to_be_checked()
+    assert page.page_errors == []

@@ -802,6 +802,28 @@ export const SetJobAlertRulesMutation = graphql(`
   }
 `);
 
+export const MonitorAlertRulesQuery = graphql(`
+  query MonitorAlertRules($monitorId: ID!) {
+    monitor(id: $monitorId) {
+      id
+      owner {
+        id
+      }
+    }
+    monitorAlertRules(monitorId: $monitorId) {
+      ...AlertRulesFields
+    }
+  }
+`);
+
+export const SetMonitorAlertRulesMutation = graphql(`
+  mutation SetMonitorAlertRules($monitorId: ID!, $rules: AlertRulesInput) {
+    setMonitorAlertRules(monitorId: $monitorId, rules: $rules) {
+      ...AlertRulesFields
+    }
+  }
+`);
+
 export const IncidentFields = graphql(`
   fragment IncidentFields on Incident {
     id

@@ -1,8 +1,9 @@
 // The one editor of alert rules: which channels, which problems, the threshold, recovery
-// notices and reminders. Used for the defaults (Notifications page) and a job's own rules.
+// notices and reminders. Used for the defaults (Notifications page) and a job's or a
+// monitor's own rules (a monitor's problems all obey one switch and have no threshold).
 import { useId } from "react";
 import type { AlertChannelFieldsFragment } from "../gql/graphql";
-import { PROBLEM_SWITCHES, kindLabel, type RulesForm } from "../lib/alerts";
+import { kindLabel, problemSwitches, type RuleSubject, type RulesForm } from "../lib/alerts";
 import { Link } from "../router";
 import { Field, FieldError, Switch } from "./ui";
 
@@ -12,6 +13,7 @@ export function AlertRulesEditor({
   channels,
   errors,
   disabled,
+  subject = "job",
 }: {
   value: RulesForm;
   onChange: (next: RulesForm) => void;
@@ -19,6 +21,8 @@ export function AlertRulesEditor({
   /** Messages by API field: channelIds, failureThreshold, remindEveryHours. */
   errors: Record<string, string | undefined>;
   disabled?: boolean;
+  /** Whose rules: a monitor's show only the switches that apply to monitors. */
+  subject?: RuleSubject;
 }) {
   const groupId = useId();
   const set = (patch: Partial<RulesForm>) => onChange({ ...value, ...patch });
@@ -58,7 +62,7 @@ export function AlertRulesEditor({
           When
         </span>
         <div className="check-list">
-          {PROBLEM_SWITCHES.map((s) => (
+          {problemSwitches(subject).map((s) => (
             <Switch
               key={s.key}
               disabled={disabled}
@@ -75,18 +79,20 @@ export function AlertRulesEditor({
         </div>
       </div>
       <div className="field-row rules-numbers">
-        <Field label="Open an incident after" error={errors.failureThreshold} hint="problems in a row (1 = the first one)">
-          {(p) => (
-            <input
-              {...p}
-              className="input"
-              inputMode="numeric"
-              disabled={disabled}
-              value={value.failureThreshold}
-              onChange={(e) => set({ failureThreshold: e.target.value })}
-            />
-          )}
-        </Field>
+        {subject === "job" ? (
+          <Field label="Open an incident after" error={errors.failureThreshold} hint="problems in a row (1 = the first one)">
+            {(p) => (
+              <input
+                {...p}
+                className="input"
+                inputMode="numeric"
+                disabled={disabled}
+                value={value.failureThreshold}
+                onChange={(e) => set({ failureThreshold: e.target.value })}
+              />
+            )}
+          </Field>
+        ) : null}
         <div className="field">
           <span className="field-label">&nbsp;</span>
           <Switch disabled={disabled} checked={value.onRecovery} onChange={(onRecovery) => set({ onRecovery })} label="Tell me when it recovers" />

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { AlertRulesFieldsFragment } from "../gql/graphql";
 import {
+  appliedRules,
   describeRules,
   emptyRules,
   incidentKindLabel,
+  problemSwitches,
   channelOwnership,
   rulesFormFrom,
   sameRules,
@@ -97,6 +99,37 @@ describe("rule forms", () => {
     expect(describeRules({ ...STORED, channelIds: ["9"], failureThreshold: 1, onRecovery: true, remindEveryHours: null }, channels)).toBe(
       "channel 9 when a run fails, is lost, is missed; on recovery.",
     );
+  });
+});
+
+describe("monitor rules", () => {
+  const channels = [
+    { id: "3", name: "ops" },
+    { id: "7", name: "pager" },
+  ];
+  it("read as what a monitor obeys: onFailure, recovery and reminders, no threshold", () => {
+    expect(describeRules(STORED, channels, "monitor")).toBe("pager, ops when it is late, down or runs too long; reminders every 30 min.");
+    expect(describeRules({ ...STORED, onFailure: false }, channels, "monitor")).toBe(
+      "pager, ops: problems switched off, nobody is notified.",
+    );
+    expect(describeRules({ ...STORED, channelIds: [] }, channels, "monitor")).toBe("No channels: nobody is notified.");
+  });
+  it("show only the switch monitors obey in the editor", () => {
+    expect(problemSwitches("monitor").map((s) => s.key)).toEqual(["onFailure"]);
+    expect(problemSwitches("job").map((s) => s.key)).toEqual(["onFailure", "onTimedOut", "onLost", "onMissed", "onSkipped"]);
+  });
+  it("say which rules apply on the page: own, the owner's defaults, yours, or none", () => {
+    const base = { channels, defaults: null, ownersDefaults: false } as const;
+    expect(appliedRules({ ...base, subject: "monitor", own: STORED })).toBe(
+      "Own rules: pager, ops when it is late, down or runs too long; reminders every 30 min.",
+    );
+    expect(appliedRules({ ...base, subject: "monitor", own: null, ownersDefaults: true, defaults: STORED })).toBe(
+      "Its owner's default rules apply.",
+    );
+    expect(appliedRules({ ...base, subject: "job", own: null, defaults: { ...STORED, remindEveryHours: null } })).toBe(
+      "Your defaults: pager, ops when a run fails, is lost, is missed (3 times in a row).",
+    );
+    expect(appliedRules({ ...base, subject: "monitor", own: null })).toBe("No rules: this monitor notifies nobody.");
   });
 });
 

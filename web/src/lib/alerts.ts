@@ -27,6 +27,19 @@ export const PROBLEM_SWITCHES = [
 
 export type ProblemSwitch = (typeof PROBLEM_SWITCHES)[number]["key"];
 
+/** What may have rules of its own. */
+export type RuleSubject = "job" | "monitor";
+
+/** A monitor's problems (late, down, ran too long) all obey `onFailure` (docs/monitors.md). */
+export const MONITOR_SWITCHES: readonly { key: ProblemSwitch; label: string; hint: string }[] = [
+  { key: "onFailure", label: "It is late, down or runs too long", hint: "a missed ping, /fail or a non-zero exit status" },
+];
+
+/** The switches the editor shows for a subject's rules. */
+export function problemSwitches(subject: RuleSubject): readonly { key: ProblemSwitch; label: string; hint: string }[] {
+  return subject === "monitor" ? MONITOR_SWITCHES : PROBLEM_SWITCHES;
+}
+
 /** The API's defaults (AlertRulesInput), with no channel chosen. */
 export function emptyRules(): RulesForm {
   return {
@@ -108,16 +121,44 @@ function hours(value: number): string {
   return value === 1 ? "hour" : `${value} h`;
 }
 
-/** One sentence for a rule: "ops, pager on failure (after 3 in a row), timed out, lost; recovery." */
-export function describeRules(rules: AlertRulesFieldsFragment, channels: NamedChannel[]): string {
+/** One sentence for a rule: "ops, pager on failure (after 3 in a row), timed out, lost; recovery."
+ * A monitor's rule reads as what it obeys: onFailure, recovery, reminders (no threshold). */
+export function describeRules(rules: AlertRulesFieldsFragment, channels: NamedChannel[], subject: RuleSubject = "job"): string {
   const names = rules.channelIds.map((id) => channels.find((c) => c.id === String(id))?.name ?? `channel ${id}`);
   if (names.length === 0) return "No channels: nobody is notified.";
-  const problems = PROBLEM_SWITCHES.filter((s) => rules[s.key]).map((s) => s.label.replace(/^A run /, ""));
-  if (problems.length === 0) return `${names.join(", ")}: every problem switched off, nobody is notified.`;
-  let text = `${names.join(", ")} when a run ${problems.join(", ")}`;
-  if (rules.failureThreshold > 1) text += ` (${rules.failureThreshold} times in a row)`;
+  let text: string;
+  if (subject === "monitor") {
+    if (!rules.onFailure) return `${names.join(", ")}: problems switched off, nobody is notified.`;
+    text = `${names.join(", ")} when it is late, down or runs too long`;
+  } else {
+    const problems = PROBLEM_SWITCHES.filter((s) => rules[s.key]).map((s) => s.label.replace(/^A run /, ""));
+    if (problems.length === 0) return `${names.join(", ")}: every problem switched off, nobody is notified.`;
+    text = `${names.join(", ")} when a run ${problems.join(", ")}`;
+    if (rules.failureThreshold > 1) text += ` (${rules.failureThreshold} times in a row)`;
+  }
   const extras = [rules.onRecovery ? "on recovery" : null, rules.remindEveryHours !== null ? `reminders every ${hours(rules.remindEveryHours)}` : null].filter(Boolean);
   return `${text}${extras.length ? `; ${extras.join("; ")}` : ""}.`;
+}
+
+/** Which rules apply to a job or monitor, in words (its page's summary). */
+export function appliedRules({
+  subject,
+  own,
+  defaults,
+  channels,
+  ownersDefaults,
+}: {
+  subject: RuleSubject;
+  own: AlertRulesFieldsFragment | null | undefined;
+  defaults: AlertRulesFieldsFragment | null | undefined;
+  channels: NamedChannel[];
+  /** True when the subject is someone else's: their defaults apply, not the viewer's. */
+  ownersDefaults: boolean;
+}): string {
+  if (own) return `Own rules: ${describeRules(own, channels, subject)}`;
+  if (ownersDefaults) return "Its owner's default rules apply.";
+  if (defaults) return `Your defaults: ${describeRules(defaults, channels, subject)}`;
+  return `No rules: this ${subject} notifies nobody.`;
 }
 
 // ---- channels -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import {
 } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { DurationChart } from "../components/charts";
-import { JobAlertsCard } from "../components/JobNotifications";
+import { AlertsCard } from "../components/Notifications";
 import { EditIcon, GlobeIcon, PauseIcon, PlayIcon, TerminalIcon, TrashIcon } from "../components/icons";
 import { RunsTable } from "../components/RunsTable";
 import { ALL_STATUSES, STATUS_LABEL } from "../components/status";
@@ -264,7 +264,7 @@ export function JobDetailPage({ id }: { id: string }) {
       </div>
 
       <div style={{ marginTop: 16 }}>
-        <JobAlertsCard jobId={job.id} mayChange={mayChange} refreshKey={runs[0] ? `${runs[0].id}:${runs[0].status}` : ""} />
+        <AlertsCard subject="job" id={job.id} mayChange={mayChange} refreshKey={runs[0] ? `${runs[0].id}:${runs[0].status}` : ""} />
       </div>
 
       {confirm === "delete" ? (

@@ -6,7 +6,7 @@ import { errorReport, unplacedErrors, type ErrorReport } from "../api/errors";
 import { CreateJobMutation, JobForEditQuery, JobsNamedQuery, UpdateJobMutation } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { HeaderEditor } from "../components/HeaderEditor";
-import { JobNotificationsSection, useJobNotifications } from "../components/JobNotifications";
+import { NotificationsSection, useNotifications } from "../components/Notifications";
 import { AlertIcon, GlobeIcon, TerminalIcon } from "../components/icons";
 import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
 import { ArgsEditor, EnvEditor } from "../components/ListEditors";
@@ -108,7 +108,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
   const scriptLocked = form.type === "SCRIPT" && !isAdmin;
   const readOnly = user.role === "VIEWER";
 
-  const notify = useJobNotifications(job?.id);
+  const notify = useNotifications("job", job?.id);
   const duplicate = useDuplicateName(form.name, user.id, job?.id);
   const preview = useSchedulePreview(form.cron, form.timezone, count, from ? `${from}T00:00:00Z` : null, viewer);
   const feedback = cronFeedback(form.cron, form.timezone, preview);
@@ -474,7 +474,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
             </div>
           </section>
 
-          <JobNotificationsSection notify={notify} disabled={readOnly} />
+          <NotificationsSection notify={notify} disabled={readOnly} />
 
           <div className="form-actions">
             <Link to={job ? `/jobs/${job.id}` : "/jobs"} className="btn">

@@ -1,6 +1,6 @@
 // One heartbeat monitor: its state, the secret ping URL with curl lines, the schedule, the
-// next expected ping in the monitor's zone and yours, and the last pings with their logs.
-// Kept live by monitorEvents.
+// next expected ping in the monitor's zone and yours, the last pings with their logs, and
+// which alert rules apply with its incidents. Kept live by monitorEvents.
 import { useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { errorText } from "../api/errors";
@@ -14,6 +14,7 @@ import {
 import { useCurrentUser } from "../auth/SessionProvider";
 import { CopyIcon, EditIcon, KeyIcon, PauseIcon, PlayIcon, TrashIcon } from "../components/icons";
 import { MonitorBadge } from "../components/MonitorBadge";
+import { AlertsCard } from "../components/Notifications";
 import { RelativeTime } from "../components/RelativeTime";
 import { ConfirmDialog, EmptyState, ErrorState, PageLoading, useToast } from "../components/ui";
 import type { MonitorDetailQuery as MonitorDetailData, PingKind } from "../gql/graphql";
@@ -127,6 +128,12 @@ export function MonitorDetailPage({ id }: { id: string }) {
         <div className="stack">
           <PingUrlCard url={monitor.pingUrl} pinged={monitor.pings.length > 0} />
           <PingsCard monitor={monitor} />
+          <AlertsCard
+            subject="monitor"
+            id={monitor.id}
+            mayChange={mayChange}
+            refreshKey={`${monitor.state}:${monitor.ranTooLong}:${monitor.lastPingAt ?? ""}:${monitor.pings[0]?.id ?? ""}`}
+          />
         </div>
         <ScheduleCard monitor={monitor} viewer={viewer} />
       </div>

@@ -1,11 +1,13 @@
 // Create or edit a heartbeat monitor: name, when pings are expected (cron in a zone, with
-// the inspector's DST-aware preview, or a period), grace and the expected duration.
+// the inspector's DST-aware preview, or a period), grace, the expected duration, and who is
+// notified (the owner's default rules or the monitor's own).
 import { useEffect, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { errorReport, unplacedErrors, type ErrorReport } from "../api/errors";
 import { CreateMonitorMutation, MonitorForEditQuery, UpdateMonitorMutation } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
+import { NotificationsSection, useNotifications } from "../components/Notifications";
 import {
   Banner,
   EmptyState,
@@ -122,6 +124,7 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
   const [from, setFrom] = useState("");
   const [, createMonitor] = useMutation(CreateMonitorMutation);
   const [, updateMonitor] = useMutation(UpdateMonitorMutation);
+  const notify = useNotifications("monitor", monitor?.id);
   const readOnly = user.role === "VIEWER";
   const isCron = form.kind === "cron";
 
@@ -147,7 +150,8 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
     const found = validateMonitorForm(form);
     setClientErrors(found);
     setServer(EMPTY_REPORT);
-    if (Object.keys(found).length > 0) {
+    const rulesOk = notify.check();
+    if (Object.keys(found).length > 0 || !rulesOk) {
       focusFirstError();
       return;
     }
@@ -161,6 +165,14 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
       return;
     }
     const id = monitor ? monitor.id : (result.data as { createMonitor?: { id: string } } | undefined)?.createMonitor?.id;
+    const rulesFailed = id ? await notify.save(id) : null;
+    if (rulesFailed) {
+      // The monitor is saved; its rules are not: stay (or go) where they can be fixed.
+      toast(`${monitor ? "Monitor saved" : "Monitor created"}, but not its notification rules: ${rulesFailed}`, "error");
+      if (!monitor && id) navigate(`/monitors/${id}/edit#notifications`);
+      else focusFirstError();
+      return;
+    }
     toast(monitor ? "Monitor saved" : "Monitor created: give its ping URL to the job");
     navigate(id ? `/monitors/${id}` : "/monitors");
   };
@@ -345,6 +357,8 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
               </Field>
             </div>
           </section>
+
+          <NotificationsSection notify={notify} disabled={readOnly} />
 
           <div className="form-actions">
             <Link to={monitor ? `/monitors/${monitor.id}` : "/monitors"} className="btn">
