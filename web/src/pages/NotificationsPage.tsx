@@ -62,7 +62,7 @@ export function NotificationsPage() {
         <div>
           <h1>Notifications</h1>
           <p className="subtitle">
-            Where dts tells you that a job or monitor stopped working, and when. A job can have its own rules in its form;
+            Where dts tells you that a job or monitor stopped working, and when. A job or monitor can have its own rules in its form;
             open problems are on <Link to="/incidents">Incidents</Link>.
           </p>
         </div>
@@ -315,7 +315,7 @@ function DefaultRulesCard({
     <form className="card" onSubmit={submit} noValidate aria-label="Default rules">
       <div className="card-header">
         <h2>Default rules</h2>
-        <span className="hint">For every job of yours without its own rules.</span>
+        <span className="hint">For every job and monitor of yours without its own rules.</span>
       </div>
       <div className="card-body">
         {rules === null ? (
