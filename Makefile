@@ -78,7 +78,7 @@ typecheck: install
 # drills then run alone: they kill processes and time failovers.
 PYTEST_WORKERS ?= 2
 pytest: install web
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not drill"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not drill" --durations=15
 	$(BIN)/pytest tests/drills -m drill
 
 test: lint typecheck webtest pytest
