@@ -17,11 +17,11 @@ reported (retries of one occurrence are one failure).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,20 +124,41 @@ def owners_with_rules(conn: Connection, owner_ids: Iterable[int]) -> set[int]:
 
 
 def apply_outcomes(conn: Connection, outcomes: list[SubjectOutcome]) -> int:
-    """Apply final outcomes (in order); returns the number of notifications written."""
+    """Apply final outcomes (in order); returns the number of notifications written.
+
+    The batch costs a fixed number of statements however many outcomes it holds (one read
+    of the rules, one insert and one locking read of the streaks, one write of the changed
+    streaks and one of the continued incidents), plus a few per incident opened or
+    resolved (bench/alerts.py)."""
     if not outcomes:
         return 0
     wanted = owners_with_rules(conn, {o.owner_id for o in outcomes})
     relevant = [o for o in outcomes if o.owner_id in wanted]
     failing = _failing(conn, relevant)
-    written = 0
     # Streak rows are locked in one order (stable: a subject's outcomes keep theirs), so
     # two batches touching the same jobs cannot deadlock.
-    for outcome in sorted(relevant, key=lambda o: (o.subject, o.subject_id)):
-        if outcome.kind in OK_KINDS and (outcome.subject, outcome.subject_id) not in failing:
-            continue  # a success, and nothing was failing: nothing to end
-        written += _apply(conn, outcome)
+    ordered = [
+        o
+        for o in sorted(relevant, key=_subject_key)
+        # a success with nothing failing has nothing to end
+        if o.kind not in OK_KINDS or _subject_key(o) in failing
+    ]
+    if not ordered:
+        return 0
+    rules = _rules_for(conn, ordered)
+    todo = [(o, rule) for o in ordered if (rule := _obeyed_rule(o, rules)) is not None]
+    if not todo:
+        return 0
+    batch = _Batch(conn, _lock_streaks(conn, todo))
+    written = 0
+    for outcome, rule in todo:
+        written += batch.apply(outcome, rule)
+    batch.write()
     return written
+
+
+def _subject_key(outcome: SubjectOutcome) -> tuple[str, int]:
+    return outcome.subject, outcome.subject_id
 
 
 def _failing(conn: Connection, outcomes: list[SubjectOutcome]) -> set[tuple[str, int]]:
@@ -162,98 +183,199 @@ def _failing(conn: Connection, outcomes: list[SubjectOutcome]) -> set[tuple[str,
     return found
 
 
-def _rule_for(conn: Connection, outcome: SubjectOutcome) -> Any:
+RuleKey = tuple[int, str, int]  # owner_id, subject (or "default"), subject_id (or 0)
+
+
+def _rules_for(conn: Connection, outcomes: list[SubjectOutcome]) -> dict[RuleKey, Any]:
+    """Every rule the outcomes may follow, in one read: their owners' defaults and their
+    subjects' own rules (pick one with `_pick_rule`)."""
+    by_subject: dict[str, set[int]] = {}
+    for o in outcomes:
+        by_subject.setdefault(o.subject, set()).add(o.subject_id)
+    which = [(RULES.c.subject == "default") & (RULES.c.subject_id == 0)]
+    which += [
+        (RULES.c.subject == subject) & RULES.c.subject_id.in_(sorted(ids))
+        for subject, ids in sorted(by_subject.items())
+    ]
     rows = conn.execute(
         select(RULES).where(
-            RULES.c.owner_id == outcome.owner_id,
-            or_(
-                (RULES.c.subject == outcome.subject) & (RULES.c.subject_id == outcome.subject_id),
-                (RULES.c.subject == "default") & (RULES.c.subject_id == 0),
-            ),
+            RULES.c.owner_id.in_(sorted({o.owner_id for o in outcomes})), or_(*which)
         )
-    ).all()
-    own = [r for r in rows if r.subject != "default"]
-    chosen = own or list(rows)
-    return chosen[0] if chosen else None
+    )
+    return {(r.owner_id, r.subject, r.subject_id): r for r in rows}
 
 
-def _lock_streak(conn: Connection, outcome: SubjectOutcome, *, create: bool) -> Any:
-    """The subject's streak row, locked; with `create`, made first if missing (else None
-    when there is none: a success with no streak has nothing to end)."""
-    key = (STREAKS.c.subject == outcome.subject) & (STREAKS.c.subject_id == outcome.subject_id)
-    locked = select(STREAKS).where(key)
+def _pick_rule(outcome: SubjectOutcome, rules: dict[RuleKey, Any]) -> Any:
+    """The subject's own rule, else its owner's defaults, else None (as `_rule_for`)."""
+    own = rules.get((outcome.owner_id, outcome.subject, outcome.subject_id))
+    return own if own is not None else rules.get((outcome.owner_id, "default", 0))
+
+
+def _obeyed_rule(outcome: SubjectOutcome, rules: dict[RuleKey, Any]) -> Any:
+    """The rule the outcome counts under, or None: no rule, or a problem the rule ignores
+    (which neither counts nor resets the streak)."""
+    rule = _pick_rule(outcome, rules)
+    if rule is None:
+        return None
+    if outcome.kind in PROBLEM_KINDS:
+        return rule if getattr(rule, RULE_SWITCH[outcome.kind]) else None
+    if outcome.kind not in OK_KINDS:
+        raise ValueError(f"unknown alert outcome kind {outcome.kind!r}")
+    return rule
+
+
+def _rule_for(conn: Connection, outcome: SubjectOutcome) -> Any:
+    """The one outcome's rule (the reminder sweep's; batches use `_rules_for`)."""
+    return _pick_rule(outcome, _rules_for(conn, [outcome]))
+
+
+@dataclass
+class _Streak:
+    """A subject's streak row as the batch sees it (locked), written back once if changed."""
+
+    failures: int
+    open_incident_id: int | None
+    last_occurrence: str | None
+    updated_at: datetime
+    changed: bool = False
+
+    def count(self, failures: int, incident_id: int | None, outcome: SubjectOutcome) -> None:
+        self.failures = failures
+        self.open_incident_id = incident_id
+        self.last_occurrence = outcome.occurrence_key
+        self.updated_at = outcome.at
+        self.changed = True
+
+
+def _lock_streaks(
+    conn: Connection, todo: list[tuple[SubjectOutcome, Any]]
+) -> dict[tuple[str, int], _Streak]:
+    """The batch's streak rows, locked (PostgreSQL; SQLite's transaction holds the write
+    lock already) in (subject, subject_id) order; the problems' subjects' rows are made
+    first if missing. A success's subject without a row is left out: nothing to end."""
+    missing: dict[tuple[str, int], dict[str, Any]] = {}
+    for outcome, _ in todo:
+        if outcome.kind in PROBLEM_KINDS and _subject_key(outcome) not in missing:
+            missing[_subject_key(outcome)] = {
+                "subject": outcome.subject,
+                "subject_id": outcome.subject_id,
+                "failures": 0,
+                "updated_at": outcome.at,
+            }
+    if missing:
+        rows = [missing[k] for k in sorted(missing)]
+        conn.execute(_insert_ignoring(conn, STREAKS).values(rows).on_conflict_do_nothing())
+    keys = sorted({_subject_key(o) for o, _ in todo})
+    locked = (
+        select(STREAKS)
+        .where(tuple_(STREAKS.c.subject, STREAKS.c.subject_id).in_(keys))
+        .order_by(STREAKS.c.subject, STREAKS.c.subject_id)
+    )
     if conn.dialect.name == "postgresql":
         locked = locked.with_for_update()
-    if not create:
-        return conn.execute(locked).first()
-    values = {
-        "subject": outcome.subject,
-        "subject_id": outcome.subject_id,
-        "failures": 0,
-        "updated_at": outcome.at,
+    return {
+        (row.subject, int(row.subject_id)): _Streak(
+            row.failures, row.open_incident_id, row.last_occurrence, row.updated_at
+        )
+        for row in conn.execute(locked)
     }
+
+
+def _insert_ignoring(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which has `on_conflict_do_nothing`."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        conn.execute(pg_insert(STREAKS).values(values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        # SQLite: the transaction already holds the database's write lock.
-        conn.execute(sqlite_insert(STREAKS).values(values).on_conflict_do_nothing())
-    return conn.execute(locked).one()
+    return sqlite_insert(table)
 
 
-def _apply(conn: Connection, outcome: SubjectOutcome) -> int:
-    rule = _rule_for(conn, outcome)
-    if rule is None:
-        return 0
-    problem = outcome.kind in PROBLEM_KINDS
-    if problem and not getattr(rule, RULE_SWITCH[outcome.kind]):
-        return 0  # a problem this rule ignores neither counts nor resets the streak
-    if not problem and outcome.kind not in OK_KINDS:
-        raise ValueError(f"unknown alert outcome kind {outcome.kind!r}")
-    streak = _lock_streak(conn, outcome, create=problem)
-    if streak is None:
-        return 0  # a success, and nothing was failing
-    if streak.last_occurrence == outcome.occurrence_key:
-        return 0  # this occurrence was already counted
-    key = (STREAKS.c.subject == outcome.subject) & (STREAKS.c.subject_id == outcome.subject_id)
-    written = 0
-    if problem:
+@dataclass
+class _Batch:
+    """Applies a batch's outcomes to its locked streaks, in memory; `write` stores the
+    changed streaks and the continued incidents' counts in one statement each."""
+
+    conn: Connection
+    streaks: dict[tuple[str, int], _Streak]
+    # incident id -> (problems counted in this batch, the last one's time)
+    continued: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+
+    def apply(self, outcome: SubjectOutcome, rule: Any) -> int:
+        """Apply one outcome under its rule; returns the notifications written."""
+        streak = self.streaks.get(_subject_key(outcome))
+        if streak is None:
+            return 0  # a success, and nothing was failing
+        if streak.last_occurrence == outcome.occurrence_key:
+            return 0  # this occurrence was already counted
+        if outcome.kind in PROBLEM_KINDS:
+            return self._problem(outcome, rule, streak)
+        return self._success(outcome, rule, streak)
+
+    def _problem(self, outcome: SubjectOutcome, rule: Any, streak: _Streak) -> int:
         failures = streak.failures + 1
         incident_id = streak.open_incident_id
+        written = 0
         if incident_id is not None:
-            written += _continue_incident(conn, incident_id, outcome)
+            count, _ = self.continued.get(incident_id, (0, outcome.at))
+            self.continued[incident_id] = (count + 1, outcome.at)
         elif outcome.subject == "monitor" or failures >= max(1, rule.failure_threshold):
             # A monitor stays down until a ping comes, so its problems never add up to a
             # streak: the threshold is for jobs (docs/monitors.md, "Notifications").
-            incident_id, written = _open_incident(conn, rule, outcome, failures)
-        conn.execute(
-            update(STREAKS)
-            .where(key)
-            .values(
-                failures=failures,
-                open_incident_id=incident_id,
-                last_occurrence=outcome.occurrence_key,
-                updated_at=outcome.at,
-            )
-        )
+            incident_id, written = _open_incident(self.conn, rule, outcome, failures)
+        streak.count(failures, incident_id, outcome)
         return written
-    if streak.open_incident_id is not None:
-        written += _resolve_incident(conn, rule, streak.open_incident_id, outcome)
-    if streak.failures or streak.open_incident_id is not None:
-        conn.execute(
-            update(STREAKS)
-            .where(key)
-            .values(
-                failures=0,
-                open_incident_id=None,
-                last_occurrence=outcome.occurrence_key,
-                updated_at=outcome.at,
+
+    def _success(self, outcome: SubjectOutcome, rule: Any, streak: _Streak) -> int:
+        written = 0
+        if streak.open_incident_id is not None:
+            self._write_continued([streak.open_incident_id])  # the notice tells the count
+            written += _resolve_incident(self.conn, rule, streak.open_incident_id, outcome)
+        if streak.failures or streak.open_incident_id is not None:
+            streak.count(0, None, outcome)
+        return written
+
+    def _write_continued(self, incident_ids: list[int]) -> None:
+        """Add the problems counted so far to these incidents (one statement)."""
+        rows: list[dict[str, Any]] = []
+        for incident_id in sorted(i for i in incident_ids if i in self.continued):
+            count, at = self.continued.pop(incident_id)
+            rows.append({"b_id": incident_id, "b_count": count, "b_at": at})
+        if rows:
+            self.conn.execute(
+                update(INCIDENTS)
+                .where(INCIDENTS.c.id == bindparam("b_id"))
+                .values(
+                    failures=INCIDENTS.c.failures + bindparam("b_count"),
+                    last_failure_at=bindparam("b_at"),
+                ),
+                rows,
             )
-        )
-    return written
+
+    def write(self) -> None:
+        """Store the changed streaks and the continued incidents."""
+        self._write_continued(list(self.continued))
+        rows = [
+            {
+                "b_subject": key[0],
+                "b_subject_id": key[1],
+                "failures": s.failures,
+                "open_incident_id": s.open_incident_id,
+                "last_occurrence": s.last_occurrence,
+                "updated_at": s.updated_at,
+            }
+            for key, s in sorted(self.streaks.items())
+            if s.changed
+        ]
+        if rows:
+            self.conn.execute(
+                update(STREAKS).where(
+                    STREAKS.c.subject == bindparam("b_subject"),
+                    STREAKS.c.subject_id == bindparam("b_subject_id"),
+                ),
+                rows,
+            )
 
 
 def _label(outcome: SubjectOutcome) -> str:
@@ -465,18 +587,9 @@ def enqueue(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert outbox rows; a row whose idempotency key exists already is left out."""
     if not rows:
         return 0
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement: Any = pg_insert(NOTIFICATIONS).on_conflict_do_nothing(
-            index_elements=["idempotency_key"]
-        )
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(NOTIFICATIONS).on_conflict_do_nothing(
-            index_elements=["idempotency_key"]
-        )
+    statement = _insert_ignoring(conn, NOTIFICATIONS).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
     result = conn.execute(statement, rows)
     return max(0, result.rowcount or 0)
 
