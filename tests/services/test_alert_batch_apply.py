@@ -5,6 +5,7 @@ same effect as applying its outcomes one by one. Both engines."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event, select
@@ -107,7 +108,7 @@ async def _effects(db: Database, owner: Principal, roles: dict[int, str]) -> dic
             ),
             "notices": sorted(
                 (
-                    opened[n.incident_id],
+                    opened[n.incident_id or 0],
                     n.kind,
                     n.payload["title"],
                     n.payload["summary"],
@@ -149,7 +150,7 @@ async def test_a_batch_has_the_effect_of_its_outcomes_one_by_one(
     assert await db.run_write(lambda conn: alerts.apply_outcomes(conn, script)) == 2
     written = 0
     for one in _script(apart, *roles[apart.user_id]):
-        written += await db.run_write(lambda conn, one=one: alerts.apply_outcomes(conn, [one]))
+        written += await db.run_write(partial(alerts.apply_outcomes, outcomes=[one]))
     assert written == 2  # a opened and recovered; c's own rule has no channels
     batched = await _effects(db, together, roles[together.user_id])
     single = await _effects(db, apart, roles[apart.user_id])
