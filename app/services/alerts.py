@@ -16,10 +16,10 @@ reported (retries of one occurrence are one failure).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Table, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
@@ -45,6 +45,7 @@ from app.services.access import (
 )
 
 Subject = Literal["job", "monitor"]
+T = TypeVar("T")
 OK_KINDS = ("succeeded", "recovered", "up")
 PROBLEM_KINDS = (
     "failed",
@@ -262,23 +263,33 @@ def _lock_streaks(
                 "failures": 0,
                 "updated_at": outcome.at,
             }
-    if missing:
-        rows = [missing[k] for k in sorted(missing)]
-        conn.execute(_insert_ignoring(conn, STREAKS).values(rows).on_conflict_do_nothing())
-    keys = sorted({_subject_key(o) for o, _ in todo})
-    locked = (
-        select(STREAKS)
-        .where(tuple_(STREAKS.c.subject, STREAKS.c.subject_id).in_(keys))
-        .order_by(STREAKS.c.subject, STREAKS.c.subject_id)
-    )
-    if conn.dialect.name == "postgresql":
-        locked = locked.with_for_update()
-    return {
-        (row.subject, int(row.subject_id)): _Streak(
-            row.failures, row.open_incident_id, row.last_occurrence, row.updated_at
+    rows = [missing[k] for k in sorted(missing)]
+    for chunk in _chunks(rows):
+        conn.execute(_insert_ignoring(conn, STREAKS).values(chunk).on_conflict_do_nothing())
+    streaks: dict[tuple[str, int], _Streak] = {}
+    for keys in _chunks(sorted({_subject_key(o) for o, _ in todo})):
+        locked = (
+            select(STREAKS)
+            .where(tuple_(STREAKS.c.subject, STREAKS.c.subject_id).in_(keys))
+            .order_by(STREAKS.c.subject, STREAKS.c.subject_id)
         )
-        for row in conn.execute(locked)
-    }
+        if conn.dialect.name == "postgresql":
+            locked = locked.with_for_update()
+        for row in conn.execute(locked):
+            streaks[(row.subject, int(row.subject_id))] = _Streak(
+                row.failures, row.open_incident_id, row.last_occurrence, row.updated_at
+            )
+    return streaks
+
+
+# Subjects per statement: a batch of missed runs after a long stop can be large, and the
+# drivers take at most 32,767 parameters (4 a row here). Chunks keep the lock order.
+STREAK_CHUNK = 1000
+
+
+def _chunks(items: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), STREAK_CHUNK):
+        yield items[start : start + STREAK_CHUNK]
 
 
 def _insert_ignoring(conn: Connection, table: Table) -> Any:

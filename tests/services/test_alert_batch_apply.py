@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 
@@ -134,9 +135,11 @@ async def _effects(db: Database, owner: Principal, roles: dict[int, str]) -> dic
         }
 
 
+@pytest.mark.parametrize("chunk", [1000, 2])  # 2: the streaks read and made in chunks
 async def test_a_batch_has_the_effect_of_its_outcomes_one_by_one(
-    db: Database, settings: Settings
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    monkeypatch.setattr(alerts, "STREAK_CHUNK", chunk)
     together, _ = await _owner(db, settings, "batch@example.com", failure_threshold=2)
     apart, _ = await _owner(db, settings, "single@example.com", failure_threshold=2)
     roles: dict[int, dict[int, str]] = {}
