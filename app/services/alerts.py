@@ -207,7 +207,7 @@ def _rules_for(conn: Connection, outcomes: list[SubjectOutcome]) -> dict[RuleKey
 
 
 def _pick_rule(outcome: SubjectOutcome, rules: dict[RuleKey, Any]) -> Any:
-    """The subject's own rule, else its owner's defaults, else None (as `_rule_for`)."""
+    """The subject's own rule, else its owner's defaults, else None."""
     own = rules.get((outcome.owner_id, outcome.subject, outcome.subject_id))
     return own if own is not None else rules.get((outcome.owner_id, "default", 0))
 
