@@ -163,7 +163,9 @@ def test_playground_loads_offline_runs_a_query_and_streams_a_subscription(
 
     assert sockets, "the playground opened no websocket for the subscription"
     assert all(urlsplit(url).hostname == LOOPBACK for url in sockets), sockets
-    assert [urlsplit(url).path for url in sockets] == ["/graphql"]
+    # graphql-ws may open a second socket (a retry when the machine is slow): every one
+    # goes to this server's /graphql.
+    assert {urlsplit(url).path for url in sockets} == {"/graphql"}, sockets
     assert outside.attempted == [], f"requests beyond loopback: {outside.attempted}"
     assert page.page_errors == []
 
