@@ -6,8 +6,9 @@ import { ApiTokensQuery, CreateApiTokenMutation, RevokeApiTokenMutation } from "
 import type { TokenScope } from "../gql/graphql";
 import { formatLocal } from "../lib/format";
 import { RelativeTime } from "./RelativeTime";
-import { CopyIcon, KeyIcon } from "./icons";
-import { Banner, ConfirmDialog, EmptyState, ErrorList, ErrorState, Field, SkeletonRows, Spinner, useToast } from "./ui";
+import { KeyIcon } from "./icons";
+import { SecretOnce } from "./SecretOnce";
+import { ConfirmDialog, EmptyState, ErrorList, ErrorState, Field, SkeletonRows, Spinner, useToast } from "./ui";
 
 const EMPTY: ErrorReport = { fields: {}, general: [], code: null };
 
@@ -79,25 +80,12 @@ export function TokensPanel({ allUsers, userEmails }: { allUsers: boolean; userE
           </div>
         </div>
         {created ? (
-          <div style={{ marginTop: 16 }}>
-            <Banner tone="ok" title={`Token "${created.name}" created: copy it now, it will not be shown again`}>
-              <div className="secret-box" style={{ marginTop: 8 }}>
-                <code data-testid="new-token">{created.token}</code>
-                <button
-                  type="button"
-                  className="btn btn-sm"
-                  onClick={() => {
-                    void navigator.clipboard?.writeText(created.token).then(() => toast("Copied"));
-                  }}
-                >
-                  <CopyIcon /> Copy
-                </button>
-                <button type="button" className="btn btn-sm btn-ghost" onClick={() => setCreated(null)}>
-                  Done
-                </button>
-              </div>
-            </Banner>
-          </div>
+          <SecretOnce
+            title={`Token "${created.name}" created: copy it now, it will not be shown again`}
+            secret={created.token}
+            testId="new-token"
+            onDone={() => setCreated(null)}
+          />
         ) : null}
       </form>
       {result.error && !result.data ? (

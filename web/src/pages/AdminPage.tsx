@@ -12,6 +12,7 @@ import type { Role } from "../gql/graphql";
 import { formatLocal, pluralize } from "../lib/format";
 import { useDocumentTitle } from "../lib/hooks";
 import { Link } from "../router";
+import { Pager } from "../components/Pager";
 
 const EMPTY: ErrorReport = { fields: {}, general: [], code: null };
 const ROLE_HELP: Record<Role, string> = {
@@ -262,27 +263,7 @@ function AuditPanel() {
           </table>
         </div>
       )}
-      {before.length > 0 || entries.length === AUDIT_PAGE ? (
-        <div className="card-footer">
-          <span>Page {before.length + 1}</span>
-          <div className="row">
-            <button type="button" className="btn btn-sm" disabled={before.length === 0} onClick={() => setBefore((b) => b.slice(0, -1))}>
-              Newer
-            </button>
-            <button
-              type="button"
-              className="btn btn-sm"
-              disabled={entries.length < AUDIT_PAGE}
-              onClick={() => {
-                const last = entries[entries.length - 1];
-                if (last) setBefore((b) => [...b, last.id]);
-              }}
-            >
-              Older
-            </button>
-          </div>
-        </div>
-      ) : null}
+      <Pager page={before.length + 1} hasNewer={before.length > 0} hasOlder={entries.length === AUDIT_PAGE} onNewer={() => setBefore((b) => b.slice(0, -1))} onOlder={() => { const last = entries[entries.length - 1]; if (last) setBefore((b) => [...b, last.id]); }} />
     </div>
   );
 }

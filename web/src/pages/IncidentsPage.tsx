@@ -8,6 +8,7 @@ import { EmptyState, ErrorState, Segmented } from "../components/ui";
 import type { IncidentSubject } from "../gql/graphql";
 import { useDocumentTitle, useFirst, useThrottled } from "../lib/hooks";
 import { Link } from "../router";
+import { Pager } from "../components/Pager";
 
 const OPEN_PAGE = 200;
 const RESOLVED_PAGE = 25;
@@ -121,24 +122,7 @@ export function IncidentsPage() {
             ) : (
               <IncidentTable incidents={resolvedItems} loading={!resolved.data} label="Resolved incidents" />
             )}
-            {cursors.length > 1 || resolvedPage?.hasNextPage ? (
-              <div className="card-footer">
-                <span>Page {cursors.length}</span>
-                <div className="row">
-                  <button type="button" className="btn btn-sm" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                    Newer
-                  </button>
-                  <button
-                    type="button"
-                    className="btn btn-sm"
-                    disabled={!resolvedPage?.hasNextPage}
-                    onClick={() => setCursors((c) => [...c, resolvedPage?.endCursor ?? null])}
-                  >
-                    Older
-                  </button>
-                </div>
-              </div>
-            ) : null}
+            <Pager page={cursors.length} hasNewer={cursors.length > 1} hasOlder={!!resolvedPage?.hasNextPage} onNewer={() => setCursors((c) => c.slice(0, -1))} onOlder={() => setCursors((c) => [...c, resolvedPage?.endCursor ?? null])} />
           </section>
         ) : null}
       </div>

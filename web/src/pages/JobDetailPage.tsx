@@ -33,6 +33,7 @@ import {
 import { useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { CONCURRENCY_HELP, MISFIRE_HELP } from "../lib/jobForm";
 import { Link, useRouter } from "../router";
+import { Pager } from "../components/Pager";
 
 const RUNS_PAGE = 20;
 
@@ -237,24 +238,7 @@ export function JobDetailPage({ id }: { id: string }) {
           ) : (
             <RunsTable runs={runs} now={now} loading={result.fetching && runs.length === 0} skeletonRows={4} />
           )}
-          {cursors.length > 1 || job.runs.pageInfo.hasNextPage ? (
-            <div className="card-footer">
-              <span>Page {cursors.length}</span>
-              <div className="row">
-                <button type="button" className="btn btn-sm" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                  Newer
-                </button>
-                <button
-                  type="button"
-                  className="btn btn-sm"
-                  disabled={!job.runs.pageInfo.hasNextPage}
-                  onClick={() => setCursors((c) => [...c, job.runs.pageInfo.endCursor])}
-                >
-                  Older
-                </button>
-              </div>
-            </div>
-          ) : null}
+          <Pager page={cursors.length} hasNewer={cursors.length > 1} hasOlder={job.runs.pageInfo.hasNextPage} onNewer={() => setCursors((c) => c.slice(0, -1))} onOlder={() => setCursors((c) => [...c, job.runs.pageInfo.endCursor])} />
         </div>
 
         <div className="stack">

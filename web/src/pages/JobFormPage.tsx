@@ -5,6 +5,7 @@ import { useMutation, useQuery } from "urql";
 import { errorReport, unplacedErrors, type ErrorReport } from "../api/errors";
 import { CreateJobMutation, JobForEditQuery, JobsNamedQuery, UpdateJobMutation } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
+import { EditFormActions, EditFormHeader } from "../components/EditForm";
 import { HeaderEditor } from "../components/HeaderEditor";
 import { NotificationsSection, useNotifications } from "../components/Notifications";
 import { AlertIcon, GlobeIcon, TerminalIcon } from "../components/icons";
@@ -13,7 +14,6 @@ import { ArgsEditor, EnvEditor } from "../components/ListEditors";
 import {
   Banner,
   EmptyState,
-  ErrorList,
   ErrorState,
   Field,
   PageLoading,
@@ -186,36 +186,16 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
     navigate(id ? `/jobs/${id}` : "/jobs");
   };
 
+  const subject = { noun: "job", listPath: "/jobs", listLabel: "Jobs", item: job ?? null };
+
   return (
     <form onSubmit={submit} noValidate aria-label={editing ? "Edit job" : "New job"}>
-      <div className="page-header">
-        <div>
-          <div className="breadcrumb">
-            <Link to="/jobs">Jobs</Link>
-            {job ? (
-              <>
-                {" / "}
-                <Link to={`/jobs/${job.id}`}>{job.name}</Link>
-              </>
-            ) : null}
-          </div>
-          <h1>{job ? "Edit job" : "New job"}</h1>
-        </div>
-      </div>
-
-      <div className="form-layout">
-      {readOnly ? (
-        <Banner tone="info" title="Viewers can read jobs but not change them">
-          Ask an admin for a member account to create and edit jobs.
-        </Banner>
-      ) : null}
-      {banner.length ? <ErrorList title="The job was not saved" messages={banner} /> : null}
-      {submitted && Object.keys(errors).length > 0 && banner.length === 0 ? (
-        <Banner tone="error" title="Check the highlighted fields">
-          The job was not saved yet.
-        </Banner>
-      ) : null}
-      </div>
+      <EditFormHeader
+        subject={subject}
+        readOnly={readOnly}
+        banner={banner}
+        fieldErrors={submitted && Object.keys(errors).length > 0}
+      />
 
       <div className="form-layout">
         <div className="card">
@@ -476,15 +456,7 @@ function JobForm({ initial, job }: { initial: JobFormState; job?: JobEditFieldsF
 
           <NotificationsSection notify={notify} disabled={readOnly} />
 
-          <div className="form-actions">
-            <Link to={job ? `/jobs/${job.id}` : "/jobs"} className="btn">
-              Cancel
-            </Link>
-            <button type="submit" className="btn btn-primary" disabled={saving || scriptLocked || readOnly}>
-              {saving ? <Spinner /> : null}
-              {job ? "Save changes" : "Create job"}
-            </button>
-          </div>
+          <EditFormActions subject={subject} saving={saving} disabled={scriptLocked || readOnly} />
         </div>
 
       </div>

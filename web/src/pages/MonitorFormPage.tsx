@@ -7,11 +7,10 @@ import { errorReport, unplacedErrors, type ErrorReport } from "../api/errors";
 import { CreateMonitorMutation, MonitorForEditQuery, UpdateMonitorMutation } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { DstSummary, OccurrenceTable, TimezoneSelect, useSchedulePreview } from "../components/Inspector";
+import { EditFormActions, EditFormHeader } from "../components/EditForm";
 import { NotificationsSection, useNotifications } from "../components/Notifications";
 import {
-  Banner,
   EmptyState,
-  ErrorList,
   ErrorState,
   Field,
   PageLoading,
@@ -180,36 +179,16 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
   const grace = durationSeconds(form.grace);
   const longest = durationSeconds(form.maxDuration);
 
+  const subject = { noun: "monitor", listPath: "/monitors", listLabel: "Monitors", item: monitor ?? null };
+
   return (
     <form onSubmit={submit} noValidate aria-label={monitor ? "Edit monitor" : "New monitor"}>
-      <div className="page-header">
-        <div>
-          <div className="breadcrumb">
-            <Link to="/monitors">Monitors</Link>
-            {monitor ? (
-              <>
-                {" / "}
-                <Link to={`/monitors/${monitor.id}`}>{monitor.name}</Link>
-              </>
-            ) : null}
-          </div>
-          <h1>{monitor ? "Edit monitor" : "New monitor"}</h1>
-        </div>
-      </div>
-
-      <div className="form-layout">
-        {readOnly ? (
-          <Banner tone="info" title="Viewers can read monitors but not change them">
-            Ask an admin for a member account to create and edit monitors.
-          </Banner>
-        ) : null}
-        {banner.length ? <ErrorList title="The monitor was not saved" messages={banner} /> : null}
-        {submitted && Object.keys(errors).length > 0 && banner.length === 0 ? (
-          <Banner tone="error" title="Check the highlighted fields">
-            The monitor was not saved yet.
-          </Banner>
-        ) : null}
-      </div>
+      <EditFormHeader
+        subject={subject}
+        readOnly={readOnly}
+        banner={banner}
+        fieldErrors={submitted && Object.keys(errors).length > 0}
+      />
 
       <div className="form-layout">
         <div className="card">
@@ -360,15 +339,7 @@ function MonitorForm({ initial, monitor }: { initial: MonitorFormState; monitor?
 
           <NotificationsSection notify={notify} disabled={readOnly} />
 
-          <div className="form-actions">
-            <Link to={monitor ? `/monitors/${monitor.id}` : "/monitors"} className="btn">
-              Cancel
-            </Link>
-            <button type="submit" className="btn btn-primary" disabled={saving || readOnly}>
-              {saving ? <Spinner /> : null}
-              {monitor ? "Save changes" : "Create monitor"}
-            </button>
-          </div>
+          <EditFormActions subject={subject} saving={saving} disabled={readOnly} />
         </div>
       </div>
     </form>

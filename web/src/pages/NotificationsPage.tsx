@@ -12,10 +12,9 @@ import {
 } from "../api/operations";
 import { useCurrentUser } from "../auth/SessionProvider";
 import { AlertRulesEditor } from "../components/AlertRulesEditor";
-import { CopyIcon } from "../components/icons";
+import { SecretOnce } from "../components/SecretOnce";
 import { RelativeTime } from "../components/RelativeTime";
 import {
-  Banner,
   ConfirmDialog,
   EmptyState,
   ErrorList,
@@ -181,26 +180,14 @@ function ChannelsCard({ channels, refetch }: { channels: AlertChannelFieldsFragm
           </button>
         </div>
         {created ? (
-          <div style={{ marginTop: 16 }}>
-            <Banner tone="ok" title={`Signing secret of "${created.name}": copy it now, it will not be shown again`}>
-              <p className="small">The receiver checks X-Dts-Signature with it (see docs/alerting.md).</p>
-              <div className="secret-box" style={{ marginTop: 8 }}>
-                <code data-testid="signing-secret">{created.secret}</code>
-                <button
-                  type="button"
-                  className="btn btn-sm"
-                  onClick={() => {
-                    void navigator.clipboard?.writeText(created.secret).then(() => toast("Copied"));
-                  }}
-                >
-                  <CopyIcon /> Copy
-                </button>
-                <button type="button" className="btn btn-sm btn-ghost" onClick={() => setCreated(null)}>
-                  Done
-                </button>
-              </div>
-            </Banner>
-          </div>
+          <SecretOnce
+            title={`Signing secret of "${created.name}": copy it now, it will not be shown again`}
+            secret={created.secret}
+            testId="signing-secret"
+            onDone={() => setCreated(null)}
+          >
+            <p className="small">The receiver checks X-Dts-Signature with it (see docs/alerting.md).</p>
+          </SecretOnce>
         ) : null}
       </form>
       {channels.length === 0 ? (

@@ -10,6 +10,7 @@ import type { RunStatus } from "../gql/graphql";
 import { viewerZone } from "../lib/format";
 import { useDocumentTitle, useFirst, useNow, useThrottled } from "../lib/hooks";
 import { Link, useRouter } from "../router";
+import { Pager } from "../components/Pager";
 
 const PAGE = 50;
 
@@ -181,24 +182,7 @@ export function RunsPage() {
         ) : (
           <RunsTable runs={runs} now={now} loading={loading} showJob skeletonRows={6} />
         )}
-        {cursors.length > 1 || pageInfo?.hasNextPage ? (
-          <div className="card-footer">
-            <span>Page {cursors.length}</span>
-            <div className="row">
-              <button type="button" className="btn btn-sm" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Newer
-              </button>
-              <button
-                type="button"
-                className="btn btn-sm"
-                disabled={!pageInfo?.hasNextPage}
-                onClick={() => setCursors((c) => [...c, pageInfo?.endCursor ?? null])}
-              >
-                Older
-              </button>
-            </div>
-          </div>
-        ) : null}
+        <Pager page={cursors.length} hasNewer={cursors.length > 1} hasOlder={!!pageInfo?.hasNextPage} onNewer={() => setCursors((c) => c.slice(0, -1))} onOlder={() => setCursors((c) => [...c, pageInfo?.endCursor ?? null])} />
       </div>
     </>
   );
